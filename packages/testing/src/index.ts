@@ -1,0 +1,8 @@
+export type { ClusterNode } from './cluster-node.js'
+export { ENV_PRIMARY_URL, ENV_REPLICA_URLS } from './external-cluster.js'
+export { HarnessError } from './harness-error.js'
+export type { StopMode } from './pg-server.js'
+export type { SettingValue } from './server-config.js'
+export { type StartClusterOptions, startCluster } from './start-cluster.js'
+export type { AddReplicaOptions, TestCluster } from './test-cluster.js'
+export { type WaitOptions, waitFor } from './wait-for.js'

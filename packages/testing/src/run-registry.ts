@@ -1,0 +1,115 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { commandLine, groupAlive, isAlive, killGroup, startTime } from './processes.js'
+
+/**
+ * Where clusters live, and how the leftovers of a crashed run are found.
+ *
+ * `pg_ctl` is not used: the harness starts `postgres` itself, each server as the
+ * leader of its own process group, so servers outlive a test process that dies.
+ * Each cluster directory therefore records its owner (pid plus kernel start time,
+ * so a reused pid is not mistaken for the owner). A later start removes every
+ * cluster whose owner is gone, killing its servers first; a normal exit of the
+ * owner process does the same for its own clusters synchronously.
+ */
+export function defaultRoot(): string {
+  const shm = '/dev/shm'
+  return existsSync(shm) ? join(shm, 'causeway') : join(tmpdir(), 'causeway')
+}
+
+interface Owner {
+  readonly pid: number
+  readonly startTime: string | undefined
+}
+
+const live = new Set<string>()
+let exitHookInstalled = false
+
+/** Creates a cluster directory under `root` owned by this process. */
+export function createClusterDir(root: string): string {
+  mkdirSync(root, { recursive: true, mode: 0o755 })
+  const id = `${process.pid}-${Math.random().toString(36).slice(2, 8)}`
+  // Made under another name and renamed, so no other process sees it without its owner.
+  const scratch = join(root, `.new-${id}`)
+  mkdirSync(scratch, { mode: 0o755 })
+  const owner: Owner = { pid: process.pid, startTime: startTime(process.pid) }
+  writeFileSync(join(scratch, 'owner.json'), JSON.stringify(owner))
+  const dir = join(root, `cluster-${id}`)
+  renameSync(scratch, dir)
+  live.add(dir)
+  if (!exitHookInstalled) {
+    exitHookInstalled = true
+    process.on('exit', () => {
+      for (const clusterDir of live) destroyClusterDir(clusterDir)
+    })
+  }
+  return dir
+}
+
+/** Kills every server below a cluster directory and removes it. Synchronous, for exit hooks. */
+export function destroyClusterDir(dir: string): void {
+  for (const pid of postmasterPids(dir)) killGroup(pid)
+  // A killed group takes a moment to vanish; the data can be removed meanwhile.
+  rmSync(dir, { recursive: true, force: true })
+  live.delete(dir)
+}
+
+/** Forgets a directory that was closed normally. */
+export function releaseClusterDir(dir: string): void {
+  live.delete(dir)
+}
+
+/**
+ * Stops and removes the clusters of earlier runs whose owner process is gone.
+ * Returns how many it removed.
+ */
+export function cleanLeftovers(root: string): number {
+  if (!existsSync(root)) return 0
+  let removed = 0
+  for (const entry of readdirSync(root)) {
+    if (!entry.startsWith('cluster-')) continue
+    const dir = join(root, entry)
+    if (ownerAlive(dir)) continue
+    const pids = postmasterPids(dir)
+    for (const pid of pids) killGroup(pid)
+    const deadline = Date.now() + 5_000
+    while (pids.some(groupAlive) && Date.now() < deadline) Atomics.wait(sleeper, 0, 0, 20)
+    rmSync(dir, { recursive: true, force: true })
+    removed++
+  }
+  return removed
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4))
+
+function ownerAlive(dir: string): boolean {
+  let owner: Owner
+  try {
+    owner = JSON.parse(readFileSync(join(dir, 'owner.json'), 'utf8'))
+  } catch {
+    return false
+  }
+  return isAlive(owner.pid) && startTime(owner.pid) === owner.startTime
+}
+
+/** The postmaster pids recorded in the node directories of a cluster, still running as postgres. */
+function postmasterPids(dir: string): number[] {
+  const pids: number[] = []
+  let entries: string[]
+  try {
+    entries = readdirSync(dir)
+  } catch {
+    return pids
+  }
+  for (const entry of entries) {
+    let pid: number
+    try {
+      pid = Number(readFileSync(join(dir, entry, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+    } catch {
+      continue
+    }
+    if (pid > 0 && commandLine(pid).includes('postgres')) pids.push(pid)
+  }
+  return pids
+}

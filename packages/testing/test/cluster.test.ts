@@ -1,0 +1,181 @@
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ClusterNode, startCluster, type TestCluster, waitFor } from '../src/index.js'
+
+const visible = (node: ClusterNode, id: number) =>
+  waitFor(async () => (await node.query('select 1 from t where id = $1', [id])).length === 1, {
+    what: `row ${id} on ${node.name}`,
+    timeoutMillis: 10_000,
+    intervalMillis: 5,
+  })
+
+const count = async (node: ClusterNode, id: number) =>
+  (await node.query('select 1 from t where id = $1', [id])).length
+
+describe('a started cluster', () => {
+  let cluster: TestCluster
+  beforeAll(async () => {
+    cluster = await startCluster({ replicas: 2 })
+    await cluster.primary.query('create table t (id int primary key)')
+  })
+  afterAll(() => cluster.close())
+
+  it('replicates a row written on the primary to every replica', async () => {
+    await cluster.primary.query('insert into t values (1)')
+    for (const replica of cluster.replicas) await visible(replica, 1)
+    for (const replica of cluster.replicas) expect(await count(replica, 1)).toBe(1)
+  })
+
+  it('rejects a write on a replica with SQLSTATE 25006', async () => {
+    await expect(cluster.replicas[0]!.query('insert into t values (2)')).rejects.toMatchObject({
+      code: '25006',
+    })
+  })
+
+  it('keeps a paused replica behind until it resumes', async () => {
+    const [paused, live] = cluster.replicas as [ClusterNode, ClusterNode]
+    await paused.pauseReplay()
+    await cluster.primary.query('insert into t values (3)')
+    await visible(live, 3)
+    // The live replica has it; the paused one must not, even a while later.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(await count(paused, 3)).toBe(0)
+    await paused.resumeReplay()
+    await visible(paused, 3)
+  })
+
+  it('adds a replica to the running cluster with the online backup API', async () => {
+    await cluster.primary.query('insert into t values (4)')
+    const added = await cluster.addReplica()
+    expect(added.name).toBe('pg4')
+    expect(await added.isInRecovery()).toBe(true)
+    expect(await count(added, 4)).toBe(1)
+    await cluster.primary.query('insert into t values (5)')
+    await visible(added, 5)
+    expect(cluster.nodes.map((node) => node.name)).toEqual(['pg1', 'pg2', 'pg3', 'pg4'])
+  })
+
+  it('promotes a replica to a writable primary on a higher timeline, and repoints another to it', async () => {
+    const [promoted, follower] = cluster.replicas as [ClusterNode, ClusterNode]
+    const before = await promoted.timeline()
+    await cluster.primary.stop({ mode: 'fast' })
+    await promoted.promote()
+    expect(await promoted.isInRecovery()).toBe(false)
+    expect(await promoted.timeline()).toBeGreaterThan(before)
+    await promoted.query('insert into t values (6)')
+
+    await follower.repoint(promoted)
+    await visible(follower, 6)
+    expect(await follower.timeline()).toBe(await promoted.timeline())
+  })
+
+  it('restarts a stopped server and survives a kill', async () => {
+    const node = cluster.replicas[1]!
+    await node.stop()
+    await expect(node.query('select 1')).rejects.toThrow()
+    await node.start()
+    expect(await node.query('select 1 as one')).toEqual([{ one: 1 }])
+    await node.kill()
+    await expect(node.query('select 1')).rejects.toThrow()
+    await node.start()
+    expect(await node.isInRecovery()).toBe(true)
+  })
+})
+
+describe('a cascaded cluster', () => {
+  it('passes the primary’s writes down the chain through the upstream replica', async () => {
+    await using cluster = await startCluster({ replicas: 2, cascade: true })
+    const [middle, tail] = cluster.replicas as [ClusterNode, ClusterNode]
+    const [sender] = await tail.query<{ sender_port: number }>('select sender_port from pg_stat_wal_receiver')
+    expect(sender?.sender_port).toBe(middle.port)
+    await cluster.primary.query('create table t (id int primary key)')
+    await cluster.primary.query('insert into t values (1)')
+    await visible(tail, 1)
+    expect(await count(tail, 1)).toBe(1)
+  })
+})
+
+describe('lifecycle', () => {
+  it('runs two clusters at once, and close() leaves no server and frees every port', async () => {
+    const [a, b] = await Promise.all([startCluster({ replicas: 1 }), startCluster({ replicas: 1 })])
+    const ports = [...a.nodes, ...b.nodes].map((node) => node.port)
+    expect(new Set(ports).size).toBe(4)
+    const pids = await Promise.all([...a.nodes, ...b.nodes].map(async (node) => postmasterPid(node)))
+    await Promise.all([a.close(), b.close()])
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow()
+    for (const port of ports) expect(await canBind(port)).toBe(true)
+    // A second cluster starts at once, even on the same ports.
+    await using again = await startCluster({ replicas: 1, basePort: ports[0] })
+    expect(again.primary.port).toBe(ports[0])
+  })
+
+  it('stops and removes the servers of a test process that died without closing', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('./fixtures/crash-after-start.ts', import.meta.url))],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, NODE_OPTIONS: '--conditions=@causeway/source' },
+      },
+    )
+    let output = ''
+    child.stdout.on('data', (chunk) => {
+      output += chunk
+    })
+    const [pid, dir] = await waitFor(async () => output.includes('\n') && output.trim().split(' '), {
+      what: 'the fixture to start its cluster',
+      timeoutMillis: 30_000,
+    })
+    child.kill('SIGKILL')
+    await new Promise((resolve) => child.once('exit', resolve))
+    expect(Number(pid)).toBeGreaterThan(0)
+    expect(existsSync(dir!)).toBe(true)
+    expect(() => process.kill(Number(pid), 0)).not.toThrow()
+
+    await using next = await startCluster({ replicas: 0 })
+    expect(existsSync(dir!)).toBe(false)
+    await waitFor(async () => !isRunning(Number(pid)), {
+      what: 'the leftover server to die',
+      timeoutMillis: 5_000,
+    })
+    expect(await next.primary.isInRecovery()).toBe(false)
+  })
+
+  it('fails with a clear error when a requested port is in use', async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const port = (blocker.address() as { port: number }).port
+    try {
+      await expect(startCluster({ replicas: 0, basePort: port })).rejects.toThrow(`port ${port} is in use`)
+    } finally {
+      blocker.close()
+    }
+  })
+})
+
+async function postmasterPid(node: ClusterNode): Promise<number> {
+  const [row] = await node.query<{ pid: string }>(
+    `select split_part(pg_read_file('postmaster.pid'), E'\\n', 1) as pid`,
+  )
+  return Number(row?.pid)
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
+}
