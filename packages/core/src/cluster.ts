@@ -1,0 +1,440 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type pg from 'pg'
+import type { ClusterConfig, SyncOptions } from './config/cluster-config.js'
+import type { ResolvedConfig, ResolvedSync } from './config/config-schema.js'
+import type { NodeConfig } from './config/node-config.js'
+import { nodeConfigSchema } from './config/node-config.js'
+import { resolveConfig } from './config/resolve-config.js'
+import type { Engine, EngineStats, ExecutionContext } from './connection/engine.js'
+import { RoutedConnection } from './connection/routed-connection.js'
+import { ConsistencyScope } from './consistency/consistency-scope.js'
+import { formatLsn } from './consistency/lsn.js'
+import { mirror } from './consistency/mirror.js'
+import { ReplayWaiter } from './consistency/replay-waiter.js'
+import { resolveSync } from './consistency/resolve-sync.js'
+import { parseToken, serializeToken } from './consistency/token.js'
+import { CausewayError } from './errors/causeway-error.js'
+import type { ClusterEventName, ClusterListener } from './events/cluster-events.js'
+import { EventHub } from './events/event-hub.js'
+import { AutoFailover } from './failover/auto-failover.js'
+import { promoteNode } from './failover/promote-node.js'
+import { HealthMonitor } from './health/health-monitor.js'
+import { createBalancer } from './routing/balancers/create-balancer.js'
+import { classifySql } from './routing/classify/classify-sql.js'
+import { loadSqlParser } from './routing/classify/sql-parser.js'
+import { Router } from './routing/router.js'
+import type { ClusterStatus, NodeStatus } from './status/cluster-status.js'
+import { createNode, type NodeMember } from './topology/create-node.js'
+import type { DbNode } from './topology/db-node.js'
+import { LagTracker } from './topology/lag-tracker.js'
+import { Topology } from './topology/topology.js'
+
+/** Options of {@link Cluster.session}. */
+export interface SessionOptions {
+  /** Continue from a token another process handed over (`cluster.token()` there). */
+  readonly token?: string
+  /** Synchronous mirroring for the writes of this session, overriding the config. */
+  readonly sync?: SyncOptions | false
+}
+
+/**
+ * A PostgreSQL primary and its replicas, as one routed database. Made by
+ * {@link createCluster}; `CausewayDialect` makes one for Kysely.
+ *
+ * @example
+ * const cluster = createCluster({ primary: 'postgres://app@db1/app', replicas: ['postgres://app@db2/app'] })
+ * await cluster.query('select * from users where id = $1', [42]) // a replica
+ * await cluster.session(async () => {
+ *   await cluster.query('insert into users (name) values ($1)', ['ada']) // the primary
+ *   await cluster.query('select * from users')                          // a replica that has the insert, or the primary
+ * })
+ * await cluster.close()
+ */
+export class Cluster {
+  readonly #config: ResolvedConfig
+  readonly #members: NodeMember[] = []
+  readonly #events = new EventHub()
+  readonly #lag = new LagTracker()
+  readonly #topology: Topology
+  readonly #router: Router
+  readonly #monitor: HealthMonitor
+  readonly #waiter: ReplayWaiter
+  readonly #autoFailover: AutoFailover | undefined
+  readonly #context = new AsyncLocalStorage<ExecutionContext>()
+  readonly #processScope: ConsistencyScope | undefined
+  readonly #defaultContext: ExecutionContext
+  readonly #stats: EngineStats = {
+    fallbacks: {
+      'no-replica': 0,
+      'all-replicas-unhealthy': 0,
+      'all-replicas-lagging': 0,
+      'not-caught-up': 0,
+    },
+    readRetries: 0,
+    misclassifiedWrites: 0,
+    staleTokens: 0,
+    replayWaits: 0,
+    replayWaitsSatisfied: 0,
+    mirrorWaits: 0,
+    mirrorTimeouts: 0,
+  }
+  readonly #engine: Engine
+  readonly #ready: Promise<void>
+  #closed = false
+  #closing: Promise<void> | undefined
+
+  /** Use {@link createCluster}. */
+  constructor(config: ClusterConfig) {
+    this.#config = resolveConfig(config)
+    const names = new Set<string>()
+    for (const [i, nodeConfig] of [this.#config.primary, ...this.#config.replicas].entries()) {
+      const member = this.#createMember(nodeConfig as NodeConfig)
+      if (names.has(member.node.name)) {
+        void member.node.pool.end()
+        for (const m of this.#members) void m.node.pool.end()
+        const field = i === 0 ? 'primary' : `replicas[${i - 1}]`
+        throw new CausewayError(
+          'CONFIG_INVALID',
+          `invalid Causeway config:\n  ${field}.name: "${member.node.name}" is used twice`,
+        )
+      }
+      names.add(member.node.name)
+      this.#members.push(member)
+    }
+    const primary = this.#members[0]!.node
+    this.#topology = new Topology(
+      () => this.#nodes(),
+      primary,
+      this.#events,
+      this.#lag,
+      this.#config.failover !== 'off',
+    )
+    this.#router = new Router(
+      () => this.#replicaNodes(),
+      this.#topology,
+      createBalancer(this.#config.balancer),
+    )
+    this.#waiter = new ReplayWaiter((node) => this.#member(node).prober.replayLsn())
+    this.#autoFailover =
+      this.#config.failover === 'auto'
+        ? new AutoFailover(this.#config, this.#topology, this.#events, () => this.#members)
+        : undefined
+    this.#monitor = new HealthMonitor(
+      () => this.#members,
+      this.#topology,
+      this.#lag,
+      this.#events,
+      this.#config,
+      (node) => this.#autoFailover?.check(node),
+    )
+    this.#processScope = this.#config.consistency.scope === 'process' ? new ConsistencyScope() : undefined
+    this.#defaultContext = { scope: this.#processScope, onPrimary: false }
+    this.#engine = this.#makeEngine()
+    this.#monitor.start()
+    this.#ready = loadSqlParser()
+    // Raw SQL waits for the parser; an unhandled rejection here would crash the app.
+    this.#ready.catch(() => {})
+  }
+
+  /** Resolves once the SQL parser is loaded and every node has been probed once. */
+  async ready(): Promise<void> {
+    await Promise.all([this.#ready, this.#monitor.probeAll()])
+  }
+
+  /** A snapshot of every node and of the cluster's counters. */
+  status(): ClusterStatus {
+    const byAddress = new Map(this.#members.map(({ node }) => [node.address, node.name]))
+    const nodes: NodeStatus[] = this.#members.map(({ node }) => ({
+      name: node.name,
+      role: node.role,
+      state: node.state,
+      reason: node.fencedBecause ?? (node.breaker.state === 'healthy' ? undefined : node.lastError),
+      lsn: node.lsn === undefined ? undefined : formatLsn(node.lsn),
+      timeline: node.timeline,
+      upstream: node.upstream === undefined ? undefined : (byAddress.get(node.upstream) ?? node.upstream),
+      lagBytes: node.role === 'replica' ? node.lagBytes : undefined,
+      lagMillis: node.role === 'replica' ? node.lagMillis : undefined,
+      lagging: node.lagging,
+      replayPaused: node.replayPaused,
+      draining: node.draining,
+      weight: node.weight,
+      inFlight: node.inFlight,
+      served: node.served,
+      failures: node.failures,
+      latencyMillis: Math.round(node.latencyMillis * 1000) / 1000,
+    }))
+    const stats = this.#stats
+    return {
+      primary: this.#topology.primary?.name,
+      timeline: this.#topology.timeline,
+      systemId: this.#topology.systemId,
+      epoch: this.#topology.epoch,
+      failover: this.#config.failover,
+      nodes,
+      fallbacks: { ...stats.fallbacks },
+      readRetries: stats.readRetries,
+      misclassifiedWrites: stats.misclassifiedWrites,
+      staleTokens: stats.staleTokens,
+      replayWaits: stats.replayWaits,
+      replayWaitsSatisfied: stats.replayWaitsSatisfied,
+      mirrorWaits: stats.mirrorWaits,
+      mirrorTimeouts: stats.mirrorTimeouts,
+    }
+  }
+
+  /** Probes every node now, and returns the resulting status. */
+  async checkHealth(): Promise<ClusterStatus> {
+    this.#assertOpen()
+    await this.#monitor.probeAll()
+    return this.status()
+  }
+
+  /**
+   * A logical connection that routes each statement. Release it when done. Drivers
+   * (such as `@causeway/kysely`) use this; apps usually use `query()` or Kysely.
+   */
+  connect(): RoutedConnection {
+    this.#assertOpen()
+    return new RoutedConnection(this.#engine)
+  }
+
+  /**
+   * Runs raw SQL where it belongs: a single plain read (by PostgreSQL's own
+   * parser) on a replica, everything else on the primary.
+   *
+   * @example
+   * const { rows } = await cluster.query('select * from users where id = $1', [42])
+   */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    parameters: readonly unknown[] = [],
+  ): Promise<pg.QueryResult<R>> {
+    await this.#ready
+    const connection = this.connect()
+    try {
+      return (await connection.execute({
+        sql,
+        parameters,
+        intent: classifySql(sql).intent,
+      })) as pg.QueryResult<R>
+    } finally {
+      connection.release()
+    }
+  }
+
+  /**
+   * Runs `fn` in a read-your-writes session (one HTTP request, one job): every read
+   * inside sees every write made inside, and still goes to a replica that has
+   * caught up. Pass `token` to continue from another process.
+   */
+  session<T>(fn: () => T | Promise<T>, options: SessionOptions = {}): Promise<T> {
+    this.#assertOpen()
+    const token = options.token === undefined ? undefined : parseToken(options.token)
+    const sync =
+      options.sync === undefined ? undefined : options.sync === false ? false : resolveSync(options.sync)
+    const scope = new ConsistencyScope(token, sync === false ? undefined : sync, sync === false)
+    const parent = this.#context.getStore()
+    return Promise.resolve(this.#context.run({ scope, onPrimary: parent?.onPrimary ?? false }, fn))
+  }
+
+  /**
+   * The current scope's token, as an opaque string to hand to another process (an
+   * HTTP header, a cookie, a job payload); undefined before the first write. Waits
+   * for a capture in flight.
+   */
+  async token(): Promise<string | undefined> {
+    const scope = this.#engine.context().scope
+    if (scope?.pending) await scope.pending
+    return scope?.token === undefined ? undefined : serializeToken(scope.token)
+  }
+
+  /**
+   * Runs `fn` with every statement on the primary, reads included. Survives
+   * Kysely's `withoutPlugins()`, so `Migrator` and introspection inside run on the
+   * primary.
+   */
+  onPrimary<T>(fn: () => T | Promise<T>): Promise<T> {
+    const parent = this.#context.getStore() ?? this.#defaultContext
+    return Promise.resolve(this.#context.run({ scope: parent.scope, onPrimary: true }, fn))
+  }
+
+  /** Listens to an event; returns a function that stops listening. */
+  on<E extends ClusterEventName>(event: E, listener: ClusterListener<E>): () => void {
+    return this.#events.on(event, listener)
+  }
+
+  /** Stops listening. */
+  off<E extends ClusterEventName>(event: E, listener: ClusterListener<E>): void {
+    this.#events.off(event, listener)
+  }
+
+  /**
+   * Promotes a replica to primary with `pg_promote()`, makes it the primary for
+   * routing, and re-points the other replicas to it. For planned switchovers: stop
+   * writes to the old primary first, or they are lost to the new timeline.
+   */
+  async promote(name: string): Promise<void> {
+    this.#assertOpen()
+    const member = this.#members.find(({ node }) => node.name === name)
+    if (!member) throw new CausewayError('UNKNOWN_NODE', `promote: no node named "${name}"`)
+    await promoteNode(member, this.#members, this.#topology)
+    await this.#monitor.probeAll()
+  }
+
+  /** Adds a replica to the running cluster; it takes reads once its first probe passes. */
+  async addReplica(config: NodeConfig): Promise<void> {
+    this.#assertOpen()
+    const parsed = nodeConfigSchema.safeParse(config)
+    if (!parsed.success)
+      throw new CausewayError('CONFIG_INVALID', `addReplica: ${parsed.error.issues[0]?.message}`)
+    const member = this.#createMember(config)
+    if (this.#members.some(({ node }) => node.name === member.node.name)) {
+      await member.node.pool.end()
+      throw new CausewayError('CONFIG_INVALID', `addReplica: a node named "${member.node.name}" exists`)
+    }
+    this.#members.push(member)
+    this.#events.emit('replica-added', { node: member.node.name })
+    await this.#monitor.probe(member)
+  }
+
+  /**
+   * Removes a replica: it takes no new statements at once; running ones finish
+   * (drain) before its pool closes.
+   */
+  async removeReplica(name: string): Promise<void> {
+    this.#assertOpen()
+    const index = this.#members.findIndex(({ node }) => node.name === name)
+    const member = this.#members[index]
+    if (!member) throw new CausewayError('UNKNOWN_NODE', `removeReplica: no node named "${name}"`)
+    if (member.node === this.#topology.lastPrimary)
+      throw new CausewayError('UNKNOWN_NODE', `removeReplica: "${name}" is the primary`)
+    member.node.draining = true
+    this.#members.splice(index, 1)
+    this.#monitor.unwatch(member.node)
+    // pool.end() waits for checked-out clients to come back: that is the drain.
+    await Promise.all([member.node.pool.end(), member.prober.close()])
+    this.#events.emit('replica-removed', { node: name })
+  }
+
+  /** Stops every timer and closes every connection. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true
+    this.#monitor.stop()
+    this.#autoFailover?.stop()
+    const results = await Promise.allSettled(
+      this.#members.flatMap(({ node, prober }) => [node.pool.end(), prober.close()]),
+    )
+    this.#events.clear()
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed.length > 0) {
+      throw new AggregateError(
+        failed.map((r) => r.reason),
+        'some connections did not close cleanly',
+      )
+    }
+  }
+
+  #createMember(config: NodeConfig): NodeMember {
+    return createNode(
+      config,
+      this.#config,
+      (node, inHotStandby) => {
+        // A primary whose connection says "hot standby" (or the reverse) changed role.
+        if ((node.role === 'primary') === inHotStandby) void this.#monitor.probeAll()
+      },
+      (node, error) => {
+        if (!this.#closed) this.#monitor.reportFailure(node, error)
+      },
+    )
+  }
+
+  #makeEngine(): Engine {
+    const cluster = this
+    return {
+      config: this.#config,
+      topology: this.#topology,
+      router: this.#router,
+      events: this.#events,
+      waiter: this.#waiter,
+      stats: this.#stats,
+      get closed() {
+        return cluster.#closed
+      },
+      context: () => this.#context.getStore() ?? this.#defaultContext,
+      primary: () => this.#primary(),
+      reportFailure: (node, error) => this.#monitor.reportFailure(node, error),
+      refreshTopology: () => this.#monitor.probeAll(),
+      captureWrite: (node, scope) => void scope.capture(this.#member(node).sampler.sample()),
+      mirrorWrite: (scope, node) => this.#mirrorWrite(scope, node),
+    }
+  }
+
+  async #primary(): Promise<DbNode> {
+    const primary =
+      this.#topology.primary ?? (await this.#topology.waitForPrimary(this.#config.writeWaitMillis))
+    if (primary) return primary
+    const last = this.#topology.lastPrimary
+    throw new CausewayError(
+      'NO_PRIMARY',
+      `no primary is available${last ? ` (${last.name} is ${last.state}${last.lastError ? `: ${last.lastError}` : ''})` : ''}` +
+        (this.#config.writeWaitMillis > 0 ? `; waited ${this.#config.writeWaitMillis} ms` : ''),
+      { node: last?.name },
+    )
+  }
+
+  async #mirrorWrite(scope: ConsistencyScope | undefined, node: DbNode): Promise<void> {
+    const sync: ResolvedSync | undefined = scope?.syncOff ? undefined : (scope?.sync ?? this.#config.sync)
+    if (!sync || sync.method === 'server') return
+    this.#stats.mirrorWaits++
+    if (scope?.pending) await scope.pending
+    const token = scope?.token ?? (await this.#member(node).sampler.sample())
+    const result = await mirror(token, this.#replicaNodes(), sync, this.#waiter, this.#events).catch(
+      (error) => {
+        this.#stats.mirrorTimeouts++
+        throw error
+      },
+    )
+    if (result.timedOut) this.#stats.mirrorTimeouts++
+  }
+
+  #member(node: DbNode): NodeMember {
+    const member = this.#members.find((m) => m.node === node)
+    if (!member) throw new CausewayError('UNKNOWN_NODE', `node ${node.name} was removed`)
+    return member
+  }
+
+  #nodes(): DbNode[] {
+    return this.#members.map((m) => m.node)
+  }
+
+  #replicaNodes(): DbNode[] {
+    const primary = this.#topology.lastPrimary
+    const nodes: DbNode[] = []
+    for (const { node } of this.#members) if (node !== primary) nodes.push(node)
+    return nodes
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new CausewayError('CLOSED', 'the cluster is closed')
+  }
+}
+
+/**
+ * Creates a {@link Cluster}: validates the config (a bad one throws a
+ * `CONFIG_INVALID` error naming the field), opens a pool per node lazily, and starts
+ * probing them.
+ *
+ * @example
+ * const cluster = createCluster({
+ *   primary: 'postgres://app@db1/app',
+ *   replicas: ['postgres://app@db2/app', { connectionString: 'postgres://app@db3/app', name: 'db3', weight: 2 }],
+ * })
+ */
+export function createCluster(config: ClusterConfig): Cluster {
+  return new Cluster(config)
+}

@@ -1,0 +1,96 @@
+import type { FailoverLock } from '../failover/failover-lock.js'
+import type { BalancerFunction, BalancerName } from '../routing/balancers/balancer.js'
+import type { NodeConfig } from './node-config.js'
+
+/**
+ * Synchronous mirroring: a write returns only once `replicas` replicas have applied
+ * it, so that a read anywhere sees it at once.
+ */
+export interface SyncOptions {
+  /** How many replicas must have applied the write: `'all'` (default) or a number. */
+  readonly replicas?: 'all' | number
+  /** How long to wait. Default 1,000 ms. */
+  readonly timeoutMs?: number
+  /**
+   * On timeout: `'error'` (default) throws a `MirrorTimeoutError`, which says the
+   * write committed on the primary but is not mirrored yet; `'continue'` returns
+   * normally and emits `mirror-timeout`.
+   */
+  readonly onTimeout?: 'error' | 'continue'
+  /**
+   * `'client'` (default) waits by polling the replicas' replay positions and works
+   * on any cluster. `'server'` makes the primary wait (`synchronous_commit =
+   * remote_apply`); it needs `synchronous_standby_names` on the primary, and counts
+   * what that setting names, not `replicas`.
+   */
+  readonly method?: 'client' | 'server'
+}
+
+/** The configuration of a {@link Cluster}. Only `primary` is required. */
+export interface ClusterConfig {
+  /** The primary: a `postgres://` URL, or `pg` pool options plus an optional `name`. */
+  readonly primary: NodeConfig
+  /** The replicas, as URLs or `pg` pool options plus `name` and `weight`. Default `[]`: all on the primary. */
+  readonly replicas?: readonly NodeConfig[]
+  /** Pool settings for every node; a node's own options win. */
+  readonly pool?: {
+    /** Connections per node. Default 10. */
+    readonly max?: number
+    /** Default 10,000 ms. */
+    readonly idleTimeoutMillis?: number
+    /** Bound on opening a connection. Default 5,000 ms (pg's own default waits forever). */
+    readonly connectionTimeoutMillis?: number
+    readonly maxLifetimeSeconds?: number
+  }
+  /**
+   * How a read picks among the eligible replicas: `'least-busy'` (default: fewest
+   * queries in flight per unit of weight), `'round-robin'`, `'random'`, `'fastest'`
+   * (lowest latency EWMA) or a function. Ties are broken in rotation.
+   */
+  readonly balancer?: BalancerName | BalancerFunction
+  /** Replicas further behind than this are skipped until they catch up. Default: no bound. */
+  readonly maxLag?: { readonly bytes?: number; readonly ms?: number }
+  /** Read-your-writes. */
+  readonly consistency?: {
+    /**
+     * Where a write's token is kept outside `cluster.session()`: `'process'`
+     * (default) keeps one process-wide token, so every read sees every earlier write
+     * of the process; `'session'` keeps tokens only inside sessions.
+     */
+    readonly scope?: 'process' | 'session'
+    /** How long a read may wait for a replica to replay its token before it goes to the primary. Default 50 ms. */
+    readonly maxWaitMillis?: number
+    /** How often replicas' replay positions are polled. Default 100 ms. */
+    readonly replayPollMillis?: number
+  }
+  /** Synchronous mirroring for every write. Default: off (asynchronous). */
+  readonly sync?: SyncOptions
+  /** Health checks: a circuit breaker per node. */
+  readonly health?: {
+    /** Probe interval. Default 500 ms. */
+    readonly intervalMillis?: number
+    /** A probe slower than this fails. Default 1,000 ms. */
+    readonly timeoutMillis?: number
+    /** Failures in a row before a node is down (it is suspect after one). Default 3. */
+    readonly downAfter?: number
+    /** Successes in a row before a down node is healthy again. Default 2. */
+    readonly upAfter?: number
+    /** The longest probe backoff of a down node. Default 5,000 ms. */
+    readonly maxBackoffMillis?: number
+  }
+  /**
+   * `'follow'` (default): when another node becomes the writable primary, follow it.
+   * `'auto'`: promote the most advanced healthy replica when the primary is down
+   * (read the README's warning about several processes). `'off'`: never change primary.
+   */
+  readonly failover?: 'follow' | 'auto' | 'off'
+  /** Settings of `failover: 'auto'`. */
+  readonly autoFailover?: {
+    /** How long the primary must be down before a promotion. Default 1,000 ms. */
+    readonly primaryDownMillis?: number
+    /** Held while promoting, so that only one process promotes. Default: a lock within this process. */
+    readonly lock?: FailoverLock
+  }
+  /** While there is no primary, how long a write waits for one before it fails. Default 0: fail fast. */
+  readonly writeWaitMillis?: number
+}

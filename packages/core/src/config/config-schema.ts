@@ -1,0 +1,82 @@
+import { z } from 'zod'
+import type { FailoverLock } from '../failover/failover-lock.js'
+import type { BalancerFunction } from '../routing/balancers/balancer.js'
+import { nodeConfigSchema } from './node-config.js'
+
+const millis = z.number().int().nonnegative().finite()
+
+const syncSchema = z
+  .object({
+    replicas: z.union([z.literal('all'), z.number().int().positive()]).default('all'),
+    timeoutMs: millis.default(1_000),
+    onTimeout: z.enum(['error', 'continue']).default('error'),
+    method: z.enum(['client', 'server']).default('client'),
+  })
+  .strict()
+
+/** The configuration schema. Every key but `primary` has a default. */
+export const clusterConfigSchema = z
+  .object({
+    primary: nodeConfigSchema,
+    replicas: z.array(nodeConfigSchema).default([]),
+    pool: z
+      .object({
+        max: z.number().int().positive().default(10),
+        idleTimeoutMillis: millis.default(10_000),
+        connectionTimeoutMillis: millis.default(5_000),
+        maxLifetimeSeconds: z.number().int().nonnegative().optional(),
+      })
+      .strict()
+      .default({ max: 10, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 5_000 }),
+    balancer: z
+      .union([
+        z.enum(['least-busy', 'round-robin', 'random', 'fastest']),
+        z.custom<BalancerFunction>((v) => typeof v === 'function'),
+      ])
+      .default('least-busy'),
+    maxLag: z
+      .object({ bytes: z.number().nonnegative().optional(), ms: z.number().nonnegative().optional() })
+      .strict()
+      .optional(),
+    consistency: z
+      .object({
+        scope: z.enum(['process', 'session']).default('process'),
+        maxWaitMillis: millis.default(50),
+        replayPollMillis: z.number().int().min(5).default(100),
+      })
+      .strict()
+      .default({ scope: 'process', maxWaitMillis: 50, replayPollMillis: 100 }),
+    sync: syncSchema.optional(),
+    health: z
+      .object({
+        intervalMillis: z.number().int().min(10).default(500),
+        timeoutMillis: z.number().int().min(10).default(1_000),
+        downAfter: z.number().int().positive().default(3),
+        upAfter: z.number().int().positive().default(2),
+        maxBackoffMillis: z.number().int().min(10).default(5_000),
+      })
+      .strict()
+      .default({
+        intervalMillis: 500,
+        timeoutMillis: 1_000,
+        downAfter: 3,
+        upAfter: 2,
+        maxBackoffMillis: 5_000,
+      }),
+    failover: z.enum(['follow', 'auto', 'off']).default('follow'),
+    autoFailover: z
+      .object({
+        primaryDownMillis: millis.default(1_000),
+        lock: z.custom<FailoverLock>((v) => typeof v === 'object' && v !== null && 'acquire' in v).optional(),
+      })
+      .strict()
+      .default({ primaryDownMillis: 1_000 }),
+    writeWaitMillis: millis.default(0),
+  })
+  .strict()
+
+/** The configuration with every default filled in. */
+export type ResolvedConfig = z.output<typeof clusterConfigSchema>
+
+/** A resolved `sync` setting. */
+export type ResolvedSync = z.output<typeof syncSchema>

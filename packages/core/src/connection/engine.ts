@@ -1,0 +1,49 @@
+import type { ResolvedConfig } from '../config/config-schema.js'
+import type { ConsistencyScope } from '../consistency/consistency-scope.js'
+import type { ReplayWaiter } from '../consistency/replay-waiter.js'
+import type { FallbackReason } from '../events/cluster-events.js'
+import type { EventHub } from '../events/event-hub.js'
+import type { Router } from '../routing/router.js'
+import type { DbNode } from '../topology/db-node.js'
+import type { Topology } from '../topology/topology.js'
+
+/** Where a statement runs from: its consistency scope and hints. */
+export interface ExecutionContext {
+  readonly scope: ConsistencyScope | undefined
+  readonly onPrimary: boolean
+}
+
+/** Cluster-wide counters, shown by `status()`. */
+export interface EngineStats {
+  readonly fallbacks: Record<FallbackReason, number>
+  readRetries: number
+  misclassifiedWrites: number
+  staleTokens: number
+  /** Reads that waited for a replica to replay their token, and how many of those waits found one. */
+  replayWaits: number
+  replayWaitsSatisfied: number
+  mirrorWaits: number
+  mirrorTimeouts: number
+}
+
+/** What a {@link RoutedConnection} needs of its cluster. Internal. */
+export interface Engine {
+  readonly config: ResolvedConfig
+  readonly topology: Topology
+  readonly router: Router
+  readonly events: EventHub
+  readonly waiter: ReplayWaiter
+  readonly stats: EngineStats
+  readonly closed: boolean
+  context(): ExecutionContext
+  /** The primary, waiting up to `writeWaitMillis` during a failover; throws `NO_PRIMARY`. */
+  primary(): Promise<DbNode>
+  /** A connection-level failure seen by a query: feeds the node's breaker. */
+  reportFailure(node: DbNode, error: unknown): void
+  /** Probes every node now (after a 25006 on a write, say). */
+  refreshTopology(): Promise<void>
+  /** Starts capturing the token of a write acknowledged by `node`, into `scope`. */
+  captureWrite(node: DbNode, scope: ConsistencyScope): void
+  /** Synchronous mirroring after a write, if the scope or config asks for it. */
+  mirrorWrite(scope: ConsistencyScope | undefined, node: DbNode): Promise<void>
+}

@@ -1,0 +1,375 @@
+import type pg from 'pg'
+import type { ConsistencyToken } from '../consistency/token.js'
+import { CausewayError, WriteOutcomeUnknownError } from '../errors/causeway-error.js'
+import type { FallbackReason } from '../events/cluster-events.js'
+import { describeStatement } from '../events/event-hub.js'
+import { failureKind } from '../health/failure-kind.js'
+import { hasReplayed } from '../routing/router.js'
+import type { DbNode } from '../topology/db-node.js'
+import type { Engine, ExecutionContext } from './engine.js'
+import type { Statement, TransactionOptions } from './statement.js'
+
+/** A cursor class such as `pg-cursor`'s, for streaming. */
+export type CursorConstructor = new (text: string, values: unknown[]) => CursorLike
+
+/** The part of `pg-cursor` streaming uses. */
+export interface CursorLike {
+  read(rowCount: number): Promise<unknown[]>
+  close(): Promise<void>
+}
+
+/** A connection error that happened before anything was sent. */
+class ConnectFailed extends Error {}
+
+/**
+ * A logical connection that routes each statement, binding to a real `pg`
+ * connection lazily:
+ *
+ * - nothing is taken from a pool until the first statement;
+ * - reads go to a replica that has replayed the scope's token (or the primary);
+ *   a read that cannot reach its replica is retried on another, then the primary;
+ * - the first write moves the connection to the primary, and it stays there: later
+ *   reads see what it wrote, and session state (temporary tables, `SET`) lives there;
+ * - a transaction runs on one node from `begin` to `commit`, never retried.
+ */
+export class RoutedConnection {
+  readonly #engine: Engine
+  #node: DbNode | undefined
+  #client: pg.PoolClient | undefined
+  #onPrimary = false
+  #inTransaction = false
+  #transactionWrote = false
+  #released = false
+
+  constructor(engine: Engine) {
+    this.#engine = engine
+  }
+
+  /** The node this connection is bound to, if any. */
+  get node(): string | undefined {
+    return this.#node?.name
+  }
+
+  /** Runs one statement where it belongs. */
+  async execute(statement: Statement): Promise<pg.QueryResult> {
+    this.#assertOpen()
+    if (this.#inTransaction) {
+      if (statement.intent !== 'read') this.#transactionWrote = true
+      return this.#run(this.#node!, statement)
+    }
+    const context = this.#engine.context()
+    if (statement.intent !== 'read' || statement.forcePrimary || context.onPrimary || this.#onPrimary) {
+      return this.#executeOnPrimary(statement, context)
+    }
+    return this.#executeRead(statement, context)
+  }
+
+  /** Streams a read's rows in chunks through a cursor; no retry once rows flow. */
+  async *stream(
+    statement: Statement,
+    chunkSize: number,
+    Cursor: CursorConstructor,
+  ): AsyncIterableIterator<unknown[]> {
+    this.#assertOpen()
+    const context = this.#engine.context()
+    if (!this.#inTransaction) {
+      const onPrimary =
+        statement.intent !== 'read' || statement.forcePrimary || context.onPrimary || this.#onPrimary
+      const node = onPrimary ? await this.#engine.primary() : await this.#chooseReadNode(statement, context)
+      if (onPrimary) this.#onPrimary = true
+      await this.#bind(node)
+    }
+    const client = this.#client!
+    const cursor = client.query(
+      new Cursor(statement.sql, [...statement.parameters]) as never,
+    ) as unknown as CursorLike
+    try {
+      for (;;) {
+        const rows = await cursor.read(chunkSize)
+        if (rows.length === 0) break
+        yield rows
+      }
+    } finally {
+      await cursor.close()
+    }
+  }
+
+  /** Starts a transaction: on a replica when it is `read only` and not serializable, else on the primary. */
+  async begin(options: TransactionOptions = {}): Promise<void> {
+    this.#assertOpen()
+    if (this.#inTransaction)
+      throw new CausewayError('TRANSACTION_STATE', 'a transaction is already open on this connection')
+    const context = this.#engine.context()
+    const onReplica =
+      options.accessMode === 'read only' &&
+      options.isolationLevel !== 'serializable' &&
+      !context.onPrimary &&
+      !this.#onPrimary
+    const node = onReplica
+      ? await this.#chooseReadNode({ sql: options.sql ?? 'begin', parameters: [], intent: 'read' }, context)
+      : await this.#engine.primary()
+    if (!onReplica) this.#onPrimary = true
+    await this.#bind(node)
+    await this.#run(node, { sql: options.sql ?? 'begin', parameters: [], intent: 'read' })
+    this.#inTransaction = true
+    this.#transactionWrote = false
+  }
+
+  /**
+   * Commits, then captures the token of what the transaction wrote. Returns the
+   * command tag: `'ROLLBACK'` when an earlier error had aborted the transaction.
+   */
+  async commit(): Promise<string> {
+    const node = this.#requireTransaction('commit')
+    let command: string
+    try {
+      command = (await this.#run(node, { sql: 'commit', parameters: [], intent: 'write' })).command
+    } catch (error) {
+      if (this.#transactionWrote && failureKind(error) === 'connection') {
+        throw new WriteOutcomeUnknownError(
+          `the connection to ${node.name} failed during COMMIT: the transaction may or may not have committed`,
+          { cause: error, node: node.name },
+        )
+      }
+      throw error
+    } finally {
+      this.#inTransaction = false
+    }
+    if (command === 'COMMIT' && this.#transactionWrote && node.role !== 'replica')
+      await this.#afterWrite(node)
+    return command
+  }
+
+  /** Rolls back; nothing was written, so nothing is captured. A transaction whose connection was lost is already gone. */
+  async rollback(): Promise<void> {
+    if (this.#inTransaction && !this.#client) {
+      this.#inTransaction = false
+      return
+    }
+    const node = this.#requireTransaction('rollback')
+    try {
+      await this.#run(node, { sql: 'rollback', parameters: [], intent: 'read' })
+    } finally {
+      this.#inTransaction = false
+    }
+  }
+
+  /** Whether a transaction is open. */
+  get inTransaction(): boolean {
+    return this.#inTransaction
+  }
+
+  /** Returns the underlying connection to its pool. Safe to call twice. */
+  release(): void {
+    if (this.#released) return
+    this.#released = true
+    this.#unbind()
+  }
+
+  async #executeOnPrimary(statement: Statement, context: ExecutionContext): Promise<pg.QueryResult> {
+    const node = await this.#engine.primary()
+    this.#onPrimary = true
+    let result: pg.QueryResult
+    try {
+      result = await this.#run(node, statement)
+    } catch (error) {
+      const kind = error instanceof ConnectFailed ? 'connect' : failureKind(error)
+      if (kind === 'read-only') {
+        // 25006 on the node we took for the primary: it is a standby now. Nothing
+        // ran, so once the topology shows the real primary, one retry is safe.
+        await this.#engine.refreshTopology()
+        const next = this.#engine.topology.primary
+        if (!next || next === node) throw error
+        this.#unbind()
+        result = await this.#run(next, statement)
+        if (statement.intent !== 'read') await this.#afterWrite(next, context)
+        return result
+      }
+      if (kind === 'connect') {
+        throw new CausewayError(
+          'NODE_UNAVAILABLE',
+          `cannot reach the primary ${node.name}; the statement was not sent`,
+          {
+            cause: (error as Error).cause,
+            node: node.name,
+          },
+        )
+      }
+      if (kind === 'connection' && statement.intent !== 'read') {
+        throw new WriteOutcomeUnknownError(
+          `the connection to the primary ${node.name} failed while a write was in flight: it may or may not have ` +
+            `committed, and it was not retried (${(error as Error).message})`,
+          { cause: error, node: node.name },
+        )
+      }
+      throw error
+    }
+    if (statement.intent !== 'read') await this.#afterWrite(node, context)
+    return result
+  }
+
+  async #executeRead(statement: Statement, context: ExecutionContext): Promise<pg.QueryResult> {
+    const tried = new Set<DbNode>()
+    for (;;) {
+      const node = await this.#chooseReadNode(statement, context, tried)
+      try {
+        return await this.#run(node, statement)
+      } catch (error) {
+        const kind = error instanceof ConnectFailed ? 'connection' : failureKind(error)
+        const primary = this.#engine.topology.primary
+        if (kind === 'read-only' && node !== primary) {
+          // A replica refused a "read": it writes after all (a user function, say).
+          // Nothing ran there, so run it once on the primary, and say so.
+          this.#engine.stats.misclassifiedWrites++
+          this.#engine.events.emit('misclassified-write', {
+            node: node.name,
+            statement: describeStatement(statement.sql),
+            intent: statement.intent,
+          })
+          return this.#executeOnPrimary({ ...statement, intent: 'write' }, context)
+        }
+        if (kind !== 'connection' || node === primary) throw unwrap(error, node)
+        tried.add(node)
+        this.#engine.reportFailure(node, unwrapCause(error))
+        this.#engine.stats.readRetries++
+        const next = this.#engine.router.routeRead(context.scope?.token, tried).node ?? primary
+        this.#engine.events.emit('read-retried', {
+          from: node.name,
+          to: next?.name ?? 'none',
+          error: String((unwrapCause(error) as Error).message),
+          statement: describeStatement(statement.sql),
+        })
+      }
+    }
+  }
+
+  /** The node a read should run on: a bound replica that is still fresh enough, or a new choice. */
+  async #chooseReadNode(
+    statement: Statement,
+    context: ExecutionContext,
+    tried?: ReadonlySet<DbNode>,
+  ): Promise<DbNode> {
+    const engine = this.#engine
+    const scope = context.scope
+    if (scope?.pending) await scope.pending
+    const token = scope?.token
+    if (scope?.primaryOnly) return this.#fallback('not-caught-up', statement)
+    if (token) {
+      const problem = engine.router.tokenProblem(token)
+      if (problem) {
+        engine.stats.staleTokens++
+        engine.events.emit('stale-token', {
+          reason: problem,
+          token: `${token.systemId}/${token.timeline}`,
+          statement: describeStatement(statement.sql),
+        })
+        return engine.primary()
+      }
+    }
+    const bound = this.#node
+    if (bound && !tried?.has(bound) && bound.role === 'replica' && bound.routable && fresh(bound, token))
+      return bound
+    const route = engine.router.routeRead(token, tried)
+    if (route.node) return route.node
+    if (route.waitFor && token && engine.config.consistency.maxWaitMillis > 0) {
+      engine.stats.replayWaits++
+      const caughtUp = await engine.waiter.waitForAny(
+        route.waitFor,
+        token.lsn,
+        engine.config.consistency.maxWaitMillis,
+      )
+      if (caughtUp) {
+        engine.stats.replayWaitsSatisfied++
+        return caughtUp
+      }
+    }
+    return this.#fallback(route.fallback, statement)
+  }
+
+  #fallback(reason: FallbackReason, statement: Statement): Promise<DbNode> {
+    const engine = this.#engine
+    engine.stats.fallbacks[reason]++
+    if (reason !== 'no-replica')
+      engine.events.emit('fallback', { reason, statement: describeStatement(statement.sql) })
+    return engine.primary()
+  }
+
+  async #afterWrite(node: DbNode, context: ExecutionContext = this.#engine.context()): Promise<void> {
+    if (context.scope) this.#engine.captureWrite(node, context.scope)
+    await this.#engine.mirrorWrite(context.scope, node)
+  }
+
+  async #run(node: DbNode, statement: Statement): Promise<pg.QueryResult> {
+    const client = await this.#bind(node)
+    node.inFlight++
+    const started = performance.now()
+    try {
+      const result = await client.query(statement.sql, statement.parameters as unknown[])
+      node.served++
+      return result
+    } catch (error) {
+      if (failureKind(error) === 'connection') this.#unbind(error)
+      throw error
+    } finally {
+      node.inFlight--
+      node.recordLatency(performance.now() - started)
+    }
+  }
+
+  async #bind(node: DbNode): Promise<pg.PoolClient> {
+    if (this.#node === node && this.#client) return this.#client
+    if (this.#inTransaction) {
+      throw new CausewayError(
+        'TRANSACTION_STATE',
+        'the connection of this transaction was lost; roll it back',
+      )
+    }
+    this.#unbind()
+    try {
+      this.#client = await node.pool.connect()
+    } catch (cause) {
+      throw new ConnectFailed(`cannot connect to ${node.name}`, { cause })
+    }
+    this.#node = node
+    return this.#client
+  }
+
+  #unbind(error?: unknown): void {
+    const client = this.#client
+    this.#client = undefined
+    this.#node = undefined
+    // A client that failed at the connection level is destroyed, not reused.
+    client?.release(error instanceof Error ? error : undefined)
+  }
+
+  #requireTransaction(what: string): DbNode {
+    if (!this.#inTransaction || !this.#node) {
+      throw new CausewayError(
+        'TRANSACTION_STATE',
+        `cannot ${what}: no transaction is open on this connection`,
+      )
+    }
+    return this.#node
+  }
+
+  #assertOpen(): void {
+    if (this.#released) throw new CausewayError('CLOSED', 'this connection was released')
+    if (this.#engine.closed) throw new CausewayError('CLOSED', 'the cluster is closed')
+  }
+}
+
+function fresh(node: DbNode, token: ConsistencyToken | undefined): boolean {
+  return !node.lagging && (!token || hasReplayed(node, token))
+}
+
+function unwrapCause(error: unknown): unknown {
+  return error instanceof ConnectFailed ? error.cause : error
+}
+
+function unwrap(error: unknown, node: DbNode): unknown {
+  if (!(error instanceof ConnectFailed)) return error
+  return new CausewayError('NODE_UNAVAILABLE', `cannot reach ${node.name}`, {
+    cause: error.cause,
+    node: node.name,
+  })
+}

@@ -1,0 +1,60 @@
+import type { ResolvedSync } from '../config/config-schema.js'
+import { MirrorTimeoutError } from '../errors/causeway-error.js'
+import type { EventHub } from '../events/event-hub.js'
+import type { DbNode } from '../topology/db-node.js'
+import { formatLsn } from './lsn.js'
+import type { ReplayWaiter } from './replay-waiter.js'
+import type { ConsistencyToken } from './token.js'
+
+/**
+ * Client-side synchronous mirroring: after a write commits on the primary, waits
+ * until `sync.replicas` replicas have replayed its token, within `sync.timeoutMs`.
+ * Works on any asynchronous cluster. `'all'` means every replica that is routable
+ * now: a replica already down or fenced is not waited for (it serves no reads, and
+ * tokens protect reads from it when it returns), but a healthy replica that is
+ * lagging or paused is, and makes the wait time out.
+ *
+ * A timeout never means the write failed: it committed on the primary.
+ */
+export async function mirror(
+  token: ConsistencyToken,
+  replicas: readonly DbNode[],
+  sync: ResolvedSync,
+  waiter: ReplayWaiter,
+  events: EventHub,
+): Promise<{ mirrored: string[]; required: number; timedOut: boolean }> {
+  const targets = replicas.filter((node) => node.role === 'replica' && node.routable)
+  const required = sync.replicas === 'all' ? targets.length : sync.replicas
+  const mirrored: string[] = []
+  if (required > 0) {
+    await new Promise<void>((resolve) => {
+      let pending = targets.length
+      if (pending < required) resolve()
+      for (const node of targets) {
+        const ready =
+          node.timeline === token.timeline && node.lsn !== undefined && node.lsn >= token.lsn
+            ? Promise.resolve(node)
+            : waiter.waitForAny([node], token.lsn, sync.timeoutMs)
+        void ready.then((done) => {
+          if (done) mirrored.push(node.name)
+          pending--
+          if (mirrored.length >= required || pending === 0) resolve()
+        })
+      }
+    })
+  }
+  const timedOut = mirrored.length < required
+  if (timedOut) {
+    const lsn = formatLsn(token.lsn)
+    events.emit('mirror-timeout', { lsn, mirrored: [...mirrored], required })
+    if (sync.onTimeout === 'error') {
+      throw new MirrorTimeoutError(
+        `the write committed on the primary (LSN ${lsn}) but is not yet mirrored: ${mirrored.length} of ${required} ` +
+          `replicas applied it within ${sync.timeoutMs} ms${mirrored.length ? ` (${mirrored.join(', ')})` : ''}`,
+        mirrored,
+        required,
+      )
+    }
+  }
+  return { mirrored, required, timedOut }
+}

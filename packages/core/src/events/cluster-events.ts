@@ -1,0 +1,62 @@
+import type { Intent } from '../routing/intent.js'
+import type { NodeRole, NodeState } from '../topology/node-state.js'
+
+/**
+ * Every event a cluster emits, with its payload. Payloads name nodes and statements,
+ * never credentials. Statements are cut to 200 characters.
+ */
+export interface ClusterEvents {
+  /** A node passed enough probes to be routed to again. */
+  'node-up': { node: string; role: NodeRole }
+  /** A node failed one probe or query: it gets no new reads until it passes again. */
+  'node-suspect': { node: string; error: string }
+  /** A node failed `health.downAfter` times in a row. */
+  'node-down': { node: string; error: string }
+  /** A replica went past `maxLag` and is skipped. */
+  'node-lagging': { node: string; lagBytes: number; lagMillis: number }
+  /** A lagging replica came back within `maxLag`. */
+  'node-caught-up': { node: string; lagBytes: number; lagMillis: number }
+  /** A node is fenced: nothing is routed to it. */
+  'node-fenced': { node: string; reason: string }
+  /** A node's role changed (seen by a probe, a ParameterStatus message or a 25006). */
+  'role-changed': { node: string; from: NodeRole; to: NodeRole }
+  /** Writes now go to another node. */
+  'primary-changed': { from: string | undefined; to: string; timeline: number; epoch: number }
+  'failover-started': { from: string; reason: string }
+  'failover-completed': { from: string; to: string; timeline: number; durationMillis: number }
+  'failover-failed': { from: string; error: string }
+  'replica-added': { node: string }
+  'replica-removed': { node: string }
+  /** A read went to the primary because no replica was eligible. */
+  fallback: { reason: FallbackReason; statement: string }
+  /** A read was retried on another node after a connection-level failure. */
+  'read-retried': { from: string; to: string; error: string; statement: string }
+  /**
+   * A statement classified as a read was rejected by a replica with 25006: it
+   * writes after all (a user function, say). It was retried once on the primary.
+   * Mark it with `onPrimary` to skip the round trip.
+   */
+  'misclassified-write': { node: string; statement: string; intent: Intent }
+  /** A consistency token from another timeline or system: the read went to the primary. */
+  'stale-token': { reason: 'timeline' | 'system'; token: string; statement: string }
+  /** Synchronous mirroring did not reach enough replicas in time. */
+  'mirror-timeout': { lsn: string; mirrored: readonly string[]; required: number }
+  /** A listener threw; the cluster carries on. */
+  'listener-error': { event: string; error: string }
+}
+
+/** Why a read went to the primary. */
+export type FallbackReason =
+  | 'no-replica'
+  | 'all-replicas-unhealthy'
+  | 'all-replicas-lagging'
+  | 'not-caught-up'
+
+/** The name of an event. */
+export type ClusterEventName = keyof ClusterEvents
+
+/** A listener of one event. */
+export type ClusterListener<E extends ClusterEventName> = (payload: ClusterEvents[E]) => void
+
+/** Node state names, re-exported for listeners that switch on them. */
+export type { NodeRole, NodeState }

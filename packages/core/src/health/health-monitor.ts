@@ -1,0 +1,161 @@
+import type { ResolvedConfig } from '../config/config-schema.js'
+import type { EventHub } from '../events/event-hub.js'
+import type { DbNode } from '../topology/db-node.js'
+import type { LagTracker } from '../topology/lag-tracker.js'
+import type { Topology } from '../topology/topology.js'
+import { redact } from '../util/redact.js'
+import type { NodeProber } from './node-prober.js'
+
+/** What the monitor needs of each node. */
+export interface MonitoredNode {
+  readonly node: DbNode
+  readonly prober: NodeProber
+}
+
+/**
+ * Probes every node on its own timer (unref'd, stopped by `close()`), feeds each
+ * node's circuit breaker, and passes what it saw to the topology. A probe also
+ * polls the node's replay position, so the cached positions are at most one
+ * interval old; a read that needs fresher ones checks the replica itself.
+ */
+export class HealthMonitor {
+  readonly #members: () => readonly MonitoredNode[]
+  readonly #topology: Topology
+  readonly #lag: LagTracker
+  readonly #events: EventHub
+  readonly #config: ResolvedConfig
+  readonly #timers = new Map<DbNode, NodeJS.Timeout>()
+  readonly #running = new Map<DbNode, Promise<void>>()
+  readonly #afterProbe: (node: DbNode) => void
+  #stopped = false
+
+  constructor(
+    members: () => readonly MonitoredNode[],
+    topology: Topology,
+    lag: LagTracker,
+    events: EventHub,
+    config: ResolvedConfig,
+    afterProbe: (node: DbNode) => void,
+  ) {
+    this.#members = members
+    this.#topology = topology
+    this.#lag = lag
+    this.#events = events
+    this.#config = config
+    this.#afterProbe = afterProbe
+  }
+
+  /** Starts probing every node now. */
+  start(): void {
+    for (const member of this.#members()) this.watch(member)
+  }
+
+  /** Starts probing one node (a replica added at runtime). */
+  watch(member: MonitoredNode): void {
+    if (this.#stopped) return
+    void this.probe(member)
+  }
+
+  /** Stops probing one node (a removed replica). */
+  unwatch(node: DbNode): void {
+    clearTimeout(this.#timers.get(node))
+    this.#timers.delete(node)
+  }
+
+  /** Probes every node now, and resolves when all have answered or failed. */
+  async probeAll(): Promise<void> {
+    await Promise.all(this.#members().map((member) => this.probe(member)))
+  }
+
+  /** Probes one node now (coalesced with a probe in flight), then re-arms its timer. */
+  probe(member: MonitoredNode): Promise<void> {
+    const running = this.#running.get(member.node)
+    if (running) return running
+    clearTimeout(this.#timers.get(member.node))
+    const promise = this.#probe(member).finally(() => {
+      this.#running.delete(member.node)
+      this.#schedule(member)
+    })
+    this.#running.set(member.node, promise)
+    return promise
+  }
+
+  /** Records a connection-level failure seen by a query, as a failed probe would. */
+  reportFailure(node: DbNode, error: unknown): void {
+    this.#fail(node, error)
+    this.#topology.evaluate()
+  }
+
+  stop(): void {
+    this.#stopped = true
+    for (const timer of this.#timers.values()) clearTimeout(timer)
+    this.#timers.clear()
+  }
+
+  async #probe({ node, prober }: MonitoredNode): Promise<void> {
+    if (this.#stopped) return
+    let result: Awaited<ReturnType<NodeProber['probe']>>
+    try {
+      result = await prober.probe()
+    } catch (error) {
+      if (this.#stopped) return
+      this.#fail(node, error)
+      this.#topology.evaluate()
+      this.#afterProbe(node)
+      return
+    }
+    if (this.#stopped) return
+    const now = Date.now()
+    const previousRole = node.role
+    node.observe(result, now)
+    if (previousRole !== node.role && previousRole !== 'unknown') {
+      this.#events.emit('role-changed', { node: node.name, from: previousRole, to: node.role })
+    }
+    node.failingSince = undefined
+    const transition = node.breaker.success()
+    if (transition) {
+      node.lastError = undefined
+      this.#events.emit('node-up', { node: node.name, role: node.role })
+    }
+    if (node === this.#topology.lastPrimary && node.role === 'primary' && node.lsn !== undefined)
+      this.#lag.record(node.lsn, now)
+    if (node.role === 'replica') this.#updateLag(node, now)
+    this.#topology.evaluate()
+    this.#afterProbe(node)
+  }
+
+  #fail(node: DbNode, error: unknown): void {
+    const message = redact(error instanceof Error ? error.message : String(error))
+    node.lastError = message
+    node.failures++
+    node.failingSince ??= Date.now()
+    const transition = node.breaker.failure()
+    if (!transition) return
+    // A failed connection may mean a restarted server: its cached position is void.
+    node.forgetPosition()
+    if (transition.to === 'down') this.#events.emit('node-down', { node: node.name, error: message })
+    else this.#events.emit('node-suspect', { node: node.name, error: message })
+  }
+
+  #updateLag(node: DbNode, now: number): void {
+    if (node.lsn === undefined) return
+    node.lagBytes = this.#lag.lagBytes(node.lsn)
+    node.lagMillis = this.#lag.lagMillis(node.lsn, now)
+    const bound = this.#config.maxLag
+    if (!bound) return
+    const over =
+      (bound.bytes !== undefined && node.lagBytes > bound.bytes) ||
+      (bound.ms !== undefined && node.lagMillis > bound.ms)
+    if (over === node.lagging) return
+    node.lagging = over
+    const payload = { node: node.name, lagBytes: node.lagBytes, lagMillis: node.lagMillis }
+    this.#events.emit(over ? 'node-lagging' : 'node-caught-up', payload)
+  }
+
+  #schedule(member: MonitoredNode): void {
+    if (this.#stopped || !this.#members().includes(member)) return
+    const timer = setTimeout(() => void this.probe(member), member.node.breaker.nextProbeDelayMillis())
+    timer.unref()
+    this.#timers.set(member.node, timer)
+  }
+}

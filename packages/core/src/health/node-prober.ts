@@ -1,0 +1,131 @@
+import pg from 'pg'
+import { parseLsn } from '../consistency/lsn.js'
+import type { ProbeResult } from '../topology/db-node.js'
+
+/**
+ * One round trip that tells everything routing needs about a server. A standby's
+ * timeline is the one it receives (`pg_stat_wal_receiver.received_tli`), or the
+ * last restartpoint's when the receiver is not running; a primary's is the
+ * timeline of the WAL file it writes.
+ */
+const PROBE_SQL = `select
+  pg_is_in_recovery() as recovery,
+  (select system_identifier::text from pg_control_system()) as system_id,
+  pg_postmaster_start_time()::text as lifetime,
+  case when pg_is_in_recovery() then pg_last_wal_replay_lsn()::text else pg_current_wal_lsn()::text end as lsn,
+  case when pg_is_in_recovery()
+    then coalesce((select received_tli from pg_stat_wal_receiver), (select timeline_id from pg_control_checkpoint()))
+    else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int end as timeline,
+  (select sender_host || ':' || sender_port from pg_stat_wal_receiver) as upstream,
+  pg_is_in_recovery() and pg_get_wal_replay_pause_state() <> 'not paused' as paused,
+  current_setting('wal_block_size')::int as page_bytes,
+  (select setting::int from pg_settings where name = 'wal_segment_size') as segment_bytes`
+
+interface ProbeRow {
+  recovery: boolean
+  system_id: string | null
+  lifetime: string
+  lsn: string | null
+  timeline: number | null
+  upstream: string | null
+  paused: boolean | null
+  page_bytes: number
+  segment_bytes: number
+}
+
+/**
+ * Probes one node on a connection of its own, outside the node's pool: probes must
+ * not queue behind the app's queries, nor take the app's connections. The
+ * connection is opened on demand and dropped after any failure, so that a
+ * restarted server is seen as one.
+ */
+export class NodeProber {
+  readonly #config: pg.ClientConfig
+  #client: pg.Client | undefined
+  #connecting: Promise<pg.Client> | undefined
+
+  constructor(config: pg.ClientConfig, timeoutMillis: number) {
+    this.#config = { ...config, connectionTimeoutMillis: timeoutMillis, query_timeout: timeoutMillis }
+  }
+
+  /** Runs the probe; throws on any failure (the caller feeds the circuit breaker). */
+  async probe(): Promise<ProbeResult> {
+    const client = await this.#connect()
+    try {
+      const { rows } = await client.query<ProbeRow>(PROBE_SQL)
+      const row = rows[0]!
+      return {
+        role: row.recovery ? 'replica' : 'primary',
+        systemId: row.system_id ?? undefined,
+        lifetime: row.lifetime,
+        lsn: row.lsn ? parseLsn(row.lsn) : undefined,
+        timeline: row.timeline ?? undefined,
+        upstream: row.upstream ?? undefined,
+        replayPaused: row.paused === true,
+        walLayout: { pageBytes: row.page_bytes, segmentBytes: row.segment_bytes },
+      }
+    } catch (error) {
+      this.#drop()
+      throw error
+    }
+  }
+
+  /** Reads a replica's replay position now: the fast re-check of a read that waits for its token. */
+  async replayLsn(): Promise<bigint | undefined> {
+    const client = await this.#connect()
+    try {
+      const { rows } = await client.query<{ lsn: string | null }>(
+        'select pg_last_wal_replay_lsn()::text as lsn',
+      )
+      const text = rows[0]?.lsn
+      return text ? parseLsn(text) : undefined
+    } catch (error) {
+      this.#drop()
+      throw error
+    }
+  }
+
+  /** Runs an administrative statement (promotion, re-pointing) on the probe connection. */
+  async run<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    const client = await this.#connect()
+    try {
+      return (await client.query<R>(sql, params)).rows
+    } catch (error) {
+      this.#drop()
+      throw error
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.#client
+    this.#client = undefined
+    this.#connecting = undefined
+    if (client) await client.end().catch(() => {})
+  }
+
+  #connect(): Promise<pg.Client> {
+    if (this.#client) return Promise.resolve(this.#client)
+    this.#connecting ??= (async () => {
+      const client = new pg.Client(this.#config)
+      client.on('error', () => this.#drop())
+      try {
+        await client.connect()
+      } catch (error) {
+        this.#connecting = undefined
+        client.end().catch(() => {})
+        throw error
+      }
+      this.#client = client
+      this.#connecting = undefined
+      return client
+    })()
+    return this.#connecting
+  }
+
+  #drop(): void {
+    const client = this.#client
+    this.#client = undefined
+    this.#connecting = undefined
+    client?.end().catch(() => {})
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Classification of raw SQL: whole statements by the real PostgreSQL parser,
+ * fragments nested in a Kysely tree by its lexer.
+ *
+ * @example
+ * import { classifySql, loadSqlParser } from './classify/index.js'
+ * await loadSqlParser()
+ * classifySql('select 1 for update') // { intent: 'write', reason: 'FOR UPDATE' }
+ */
+export { classifySql } from './classify-sql.js'
+export { LruCache } from './lru-cache.js'
+export { scanSqlFragment } from './scan-fragment.js'
+export { isSqlParserLoaded, loadSqlParser } from './sql-parser.js'
+export { isWriteFunction } from './write-functions.js'

@@ -1,0 +1,50 @@
+import type { FallbackReason } from '../events/cluster-events.js'
+import type { NodeRole, NodeState } from '../topology/node-state.js'
+
+/** One node in a {@link ClusterStatus}. No credentials: names and numbers only. */
+export interface NodeStatus {
+  readonly name: string
+  readonly role: NodeRole
+  readonly state: NodeState
+  /** Why the node is fenced, or its last error while suspect or down. */
+  readonly reason: string | undefined
+  /** Replay LSN of a replica, current WAL LSN of the primary, as last seen. */
+  readonly lsn: string | undefined
+  readonly timeline: number | undefined
+  /** The node a replica streams from, by name when it is one of ours, else `host:port`. */
+  readonly upstream: string | undefined
+  readonly lagBytes: number | undefined
+  readonly lagMillis: number | undefined
+  /** Past `maxLag`, and skipped for reads. */
+  readonly lagging: boolean
+  readonly replayPaused: boolean
+  readonly draining: boolean
+  readonly weight: number
+  readonly inFlight: number
+  /** Statements this node completed. */
+  readonly served: number
+  /** Failed probes and connection-level query failures. */
+  readonly failures: number
+  readonly latencyMillis: number
+}
+
+/** A snapshot of the cluster, from `cluster.status()`. */
+export interface ClusterStatus {
+  /** The node writes go to now, or undefined during a failover. */
+  readonly primary: string | undefined
+  readonly timeline: number
+  readonly systemId: string | undefined
+  /** Incremented each time the primary changes. */
+  readonly epoch: number
+  readonly failover: 'follow' | 'auto' | 'off'
+  readonly nodes: readonly NodeStatus[]
+  /** Reads sent to the primary because no replica was eligible, by reason. */
+  readonly fallbacks: Readonly<Record<FallbackReason, number>>
+  readonly readRetries: number
+  readonly misclassifiedWrites: number
+  readonly staleTokens: number
+  readonly replayWaits: number
+  readonly replayWaitsSatisfied: number
+  readonly mirrorWaits: number
+  readonly mirrorTimeouts: number
+}

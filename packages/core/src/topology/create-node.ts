@@ -1,0 +1,93 @@
+import pg from 'pg'
+import type { ResolvedConfig } from '../config/config-schema.js'
+import type { NodeConfig } from '../config/node-config.js'
+import { LsnSampler, SAMPLE_SQL } from '../consistency/lsn-sampler.js'
+import { NodeProber } from '../health/node-prober.js'
+import { registerSecret } from '../util/redact.js'
+import { DbNode } from './db-node.js'
+
+/** A node with its side connections: the prober, and the token sampler. */
+export interface NodeMember {
+  readonly node: DbNode
+  readonly prober: NodeProber
+  readonly sampler: LsnSampler
+  /** The `pg` connection options (never shown: they hold the password). */
+  readonly connection: pg.ClientConfig
+}
+
+/** Called when a pooled connection reports `in_hot_standby` (PostgreSQL 14+). */
+export type HotStandbyListener = (node: DbNode, inHotStandby: boolean) => void
+
+/** The display name of a node that was given none: `host:port` of its URL or options. */
+export function defaultNodeName(config: NodeConfig): string {
+  return addressOf(config)
+}
+
+/** Creates a node's pool, prober and sampler from its config. */
+export function createNode(
+  config: NodeConfig,
+  resolved: ResolvedConfig,
+  onHotStandby: HotStandbyListener,
+  onIdleError: (node: DbNode, error: Error) => void,
+): NodeMember {
+  const options: Record<string, unknown> =
+    typeof config === 'string' ? { connectionString: config } : { ...config }
+  const name = (options.name as string | undefined) ?? defaultNodeName(config)
+  const weight = (options.weight as number | undefined) ?? 1
+  delete options.name
+  delete options.weight
+  registerSecret(typeof options.password === 'string' ? options.password : undefined)
+  if (typeof options.connectionString === 'string') registerSecret(passwordOf(options.connectionString))
+
+  const connection = options as pg.ClientConfig
+  const pool = new pg.Pool({
+    max: resolved.pool.max,
+    idleTimeoutMillis: resolved.pool.idleTimeoutMillis,
+    connectionTimeoutMillis: resolved.pool.connectionTimeoutMillis,
+    ...(resolved.pool.maxLifetimeSeconds === undefined
+      ? {}
+      : { maxLifetimeSeconds: resolved.pool.maxLifetimeSeconds }),
+    // Idle pooled connections must not keep the process alive.
+    allowExitOnIdle: true,
+    ...connection,
+  })
+  const node = new DbNode(name, weight, pool, addressOf(config), resolved.health)
+  pool.on('error', (error) => onIdleError(node, error))
+  pool.on('connect', (client) => {
+    // PostgreSQL 14+ reports in_hot_standby at connect and again when it changes
+    // (a promotion): a role change seen on the app's own connections, for free.
+    const protocol = (client as unknown as { connection?: NodeJS.EventEmitter }).connection
+    protocol?.on('parameterStatus', (message: { parameterName: string; parameterValue: string }) => {
+      if (message.parameterName === 'in_hot_standby') onHotStandby(node, message.parameterValue === 'on')
+    })
+  })
+  const prober = new NodeProber(connection, resolved.health.timeoutMillis)
+  const sampler = new LsnSampler(
+    async () => {
+      const [row] = await prober.run<{ lsn: string; timeline: number; systemId: string }>(SAMPLE_SQL)
+      if (!row) throw new Error('token capture returned no row')
+      return row
+    },
+    () => node.walLayout,
+  )
+  return { node, prober, sampler, connection }
+}
+
+function addressOf(config: NodeConfig): string {
+  if (typeof config === 'string') return urlAddress(config)
+  if (typeof config.connectionString === 'string') return urlAddress(config.connectionString)
+  return `${config.host ?? 'localhost'}:${config.port ?? 5432}`
+}
+
+function urlAddress(text: string): string {
+  const url = new URL(text)
+  return `${url.hostname || 'localhost'}:${url.port || 5432}`
+}
+
+function passwordOf(text: string): string | undefined {
+  try {
+    return decodeURIComponent(new URL(text).password) || undefined
+  } catch {
+    return undefined
+  }
+}

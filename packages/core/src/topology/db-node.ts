@@ -1,0 +1,121 @@
+import type pg from 'pg'
+import { DEFAULT_WAL_LAYOUT, type Lsn, type WalLayout } from '../consistency/lsn.js'
+import { type BreakerSettings, CircuitBreaker } from '../health/circuit-breaker.js'
+import type { NodeRole, NodeState } from './node-state.js'
+
+/** What one probe of a node saw. */
+export interface ProbeResult {
+  readonly role: 'primary' | 'replica'
+  readonly systemId: string | undefined
+  /** The server's start time: a change means a restart, so cached positions are void. */
+  readonly lifetime: string
+  /** The primary's current WAL position, or a replica's replay position. */
+  readonly lsn: Lsn | undefined
+  readonly timeline: number | undefined
+  /** `host:port` a replica streams from, when visible. */
+  readonly upstream: string | undefined
+  readonly replayPaused: boolean
+  readonly walLayout: WalLayout
+}
+
+/**
+ * One server as the cluster sees it: its pool, its health, what its probes and
+ * queries observed, and its counters. Mutable by design: the monitor and the query
+ * path update it in place, and `status()` copies it out.
+ */
+export class DbNode {
+  readonly name: string
+  readonly weight: number
+  readonly pool: pg.Pool
+  /** `host:port`, to recognise this node as another's upstream. */
+  readonly address: string
+  readonly breaker: CircuitBreaker
+
+  role: NodeRole = 'unknown'
+  /** Why the node is fenced, if it is. */
+  fencedBecause: string | undefined
+  /** A draining node takes no new statements; running ones finish. */
+  draining = false
+  lastError: string | undefined
+  /** When the current run of failures began; undefined while the node passes. */
+  failingSince: number | undefined
+
+  systemId: string | undefined
+  timeline: number | undefined
+  lifetime: string | undefined
+  /** Replay position (replica) or current WAL position (primary), as last seen. A lower bound. */
+  lsn: Lsn | undefined
+  lsnSeenAt = 0
+  upstream: string | undefined
+  replayPaused = false
+  walLayout: WalLayout = DEFAULT_WAL_LAYOUT
+  lagBytes: number | undefined
+  lagMillis: number | undefined
+  lagging = false
+
+  inFlight = 0
+  served = 0
+  failures = 0
+  latencyMillis = 0
+
+  constructor(name: string, weight: number, pool: pg.Pool, address: string, breaker: BreakerSettings) {
+    this.name = name
+    this.weight = weight
+    this.pool = pool
+    this.address = address
+    this.breaker = new CircuitBreaker(breaker)
+  }
+
+  get state(): NodeState {
+    return this.fencedBecause ? 'fenced' : this.breaker.state
+  }
+
+  /** Healthy, not fenced, not draining. */
+  get routable(): boolean {
+    return this.fencedBecause === undefined && !this.draining && this.breaker.state === 'healthy'
+  }
+
+  /** Records a finished statement's latency into the EWMA used by the `fastest` balancer. */
+  recordLatency(millis: number): void {
+    this.latencyMillis = this.latencyMillis === 0 ? millis : this.latencyMillis * 0.8 + millis * 0.2
+  }
+
+  /**
+   * Takes in what a probe saw. Returns true when the server restarted (a new
+   * lifetime) since the last probe: positions cached from the old lifetime are void.
+   */
+  observe(result: ProbeResult, now: number): boolean {
+    const restarted = this.lifetime !== undefined && this.lifetime !== result.lifetime
+    this.lifetime = result.lifetime
+    this.role = result.role
+    this.systemId = result.systemId ?? this.systemId
+    this.timeline = result.timeline ?? (restarted ? undefined : this.timeline)
+    this.upstream = result.upstream
+    this.replayPaused = result.replayPaused
+    this.walLayout = result.walLayout
+    if (result.lsn !== undefined) {
+      this.lsn = result.lsn
+      this.lsnSeenAt = now
+    } else if (restarted) {
+      this.lsn = undefined
+    }
+    return restarted
+  }
+
+  /**
+   * Raises the cached position after a fresh check of this node. Positions only move
+   * forward within one server lifetime, so a lower reading is ignored.
+   */
+  advance(lsn: Lsn, now: number): void {
+    if (this.lsn === undefined || lsn > this.lsn) {
+      this.lsn = lsn
+      this.lsnSeenAt = now
+    }
+  }
+
+  /** Forgets everything tied to the server's lifetime: after a lost connection or restart. */
+  forgetPosition(): void {
+    this.lsn = undefined
+    this.lifetime = undefined
+  }
+}
