@@ -19,7 +19,8 @@ export function resolveConfig(config: ClusterConfig): ResolvedConfig {
   const result = clusterConfigSchema.safeParse(config)
   if (result.success) return Object.freeze(result.data)
   const problems = flatten(result.error.issues, []).map(
-    ({ issue, path }) => `  ${formatPath(path)}: ${describe(issue)}`,
+    ({ issue, path }) =>
+      `  ${formatPath(path)}: ${valueAt(config, path) === undefined ? 'is required' : describe(issue)}`,
   )
   throw new CausewayError('CONFIG_INVALID', `invalid Causeway config:\n${problems.join('\n')}`)
 }
@@ -44,6 +45,12 @@ function flatten(
   })
 }
 
+function valueAt(config: unknown, path: readonly PropertyKey[]): unknown {
+  let value = config
+  for (const key of path) value = (value as Record<PropertyKey, unknown> | undefined)?.[key]
+  return value
+}
+
 function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(config)'
   return path
@@ -54,6 +61,5 @@ function formatPath(path: readonly PropertyKey[]): string {
 function describe(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys')
     return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-  if (issue.code === 'invalid_type' && issue.input === undefined) return 'is required'
   return issue.message
 }

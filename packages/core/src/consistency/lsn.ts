@@ -56,8 +56,12 @@ const LONG_PAGE_HEADER = 40n
  * normalizeInsertLsn(0x1000000n + 40n) // 0x1000000n (segment boundary)
  */
 export function normalizeInsertLsn(lsn: Lsn, layout: WalLayout = DEFAULT_WAL_LAYOUT): Lsn {
-  if (lsn % BigInt(layout.segmentBytes) === LONG_PAGE_HEADER) return lsn - LONG_PAGE_HEADER
-  if (lsn % BigInt(layout.pageBytes) === SHORT_PAGE_HEADER) return lsn - SHORT_PAGE_HEADER
+  const inSegment = lsn % BigInt(layout.segmentBytes)
+  if (inSegment === LONG_PAGE_HEADER) return lsn - LONG_PAGE_HEADER
+  // A segment's first page has the long header: +24 there is inside it, not past it.
+  if (inSegment !== SHORT_PAGE_HEADER && lsn % BigInt(layout.pageBytes) === SHORT_PAGE_HEADER) {
+    return lsn - SHORT_PAGE_HEADER
+  }
   return lsn
 }
 

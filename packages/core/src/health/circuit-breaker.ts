@@ -55,7 +55,8 @@ export class CircuitBreaker {
   failure(): BreakerTransition {
     this.#successes = 0
     this.#failures++
-    if (this.#failures >= this.#settings.downAfter) return this.#move('down')
+    // A down node that fails again stays down: only upAfter successes restore it.
+    if (this.#state === 'down' || this.#failures >= this.#settings.downAfter) return this.#move('down')
     return this.#move('suspect')
   }
 
