@@ -19,7 +19,10 @@ describe('bad configuration', () => {
   it.each([
     [{ replicas: ['postgres://a@b/c'] }, /primary: is required/],
     [{ primary: 'http://db1/app' }, /primary: must be a postgres:\/\/ or postgresql:\/\/ URL/],
-    [{ primary: 'postgres://a@b/c', replicas: [{ connectionString: 'postgres://a@b/c', weight: -2 }] }, /replicas\[0\]\.weight/],
+    [
+      { primary: 'postgres://a@b/c', replicas: [{ connectionString: 'postgres://a@b/c', weight: -2 }] },
+      /replicas\[0\]\.weight/,
+    ],
     [{ primary: 'postgres://a@b/c', replicaz: [] }, /unknown key "replicaz"/],
     [{ primary: 'postgres://a@b/c', maxLag: { seconds: 1 } }, /maxLag: unknown key "seconds"/],
   ])('fails at construction, naming the field: %j', (config, message) => {
@@ -66,7 +69,7 @@ describe('credentials', () => {
 })
 
 describe('replicas: []', () => {
-  it('is valid: everything runs on the primary, counted as the 'no-replica' fallback', async () => {
+  it("is valid: everything runs on the primary, counted as the 'no-replica' fallback", async () => {
     const core = createCluster({ primary: cluster.primary.url })
     try {
       const { rows } = await core.query<{ port: number }>('select inet_server_port() as port')
