@@ -1,76 +1,119 @@
-// `pnpm demo`: starts an embedded primary with two streaming replicas and shows them:
-// roles, replay positions and lag while one replica is paused and then resumed.
-// `pnpm demo --watch` keeps a live view until Ctrl-C.
-import { type ClusterNode, startCluster } from '@causeway/testing'
+// `pnpm demo`: an embedded PostgreSQL primary with two streaming replicas, and typed
+// Kysely queries split between them by CausewayDialect. For each query it prints the
+// SQL and the node that served it. `pnpm demo --watch` then keeps a live view.
+import { readFileSync } from 'node:fs'
+import type { ClusterEvents } from '@causeway/core'
+import { CausewayDialect, onPrimary } from '@causeway/kysely'
+import { startCluster } from '@causeway/testing'
+import { Kysely, sql } from 'kysely'
+import type { DB } from './db/types.generated.js'
+import { printStatus, step, waitUntil } from './show.js'
 
 const watch = process.argv.includes('--watch')
 const started = performance.now()
+console.log('Starting an embedded cluster: a primary and 2 streaming replicas (PostgreSQL 18)')
 const cluster = await startCluster({
-  onProgress: (step) => console.log(`  [${((performance.now() - started) / 1000).toFixed(2)}s] ${step}`),
+  onProgress: (line) => console.log(`  [${((performance.now() - started) / 1000).toFixed(2)}s] ${line}`),
 })
 
-let closing = false
-const shutdown = async () => {
-  if (closing) return
-  closing = true
+// The one change an app makes: CausewayDialect where PostgresDialect was.
+const dialect = new CausewayDialect({
+  primary: { connectionString: cluster.primary.url, name: cluster.primary.name },
+  replicas: cluster.replicas.map((node) => ({ connectionString: node.url, name: node.name })),
+})
+const db = new Kysely<DB>({ dialect })
+const causeway = dialect.cluster
+causeway.on('fallback', (e: ClusterEvents['fallback']) =>
+  console.log(`    ↪ fallback to the primary: ${e.reason}`),
+)
+causeway.on('read-retried', (e: ClusterEvents['read-retried']) =>
+  console.log(`    ↪ ${e.from} failed (${e.error}); read retried on ${e.to}`),
+)
+
+let closed = false
+async function shutdown(): Promise<void> {
+  if (closed) return
+  closed = true
+  await db.destroy()
   await cluster.close()
-  console.log('cluster stopped; nothing left running')
-}
-process.once('SIGINT', () => void shutdown().then(() => process.exit(0)))
-
-interface Row {
-  name: string
-  role: string
-  lsn: string
-  lag: string
+  console.log('\nCluster stopped; no server left running.')
 }
 
-async function snapshot(): Promise<Row[]> {
-  const [head] = await cluster.primary.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')
-  return Promise.all(
-    cluster.nodes.map(async (node: ClusterNode) => {
-      const [row] = await node.query<{ standby: boolean; lsn: string; lag: string; paused: boolean }>(
-        `select pg_is_in_recovery() as standby,
-                coalesce(pg_last_wal_replay_lsn(), pg_current_wal_lsn())::text as lsn,
-                pg_wal_lsn_diff($1, coalesce(pg_last_wal_replay_lsn(), $1))::text as lag,
-                pg_is_in_recovery() and pg_get_wal_replay_pause_state() <> 'not paused' as paused`,
-        [head?.lsn],
-      )
-      const role = row?.standby ? `replica${row.paused ? ' (replay paused)' : ''}` : 'primary'
-      return { name: node.name, role, lsn: row?.lsn ?? '?', lag: `${row?.lag ?? '?'} bytes` }
+try {
+  await step(causeway, 'Create the schema (DDL goes to the primary)', () =>
+    sql.raw(readFileSync(new URL('./db/schema.sql', import.meta.url), 'utf8')).execute(db),
+  )
+  await step(causeway, 'Insert rows (writes go to the primary)', async () => {
+    const users = await db
+      .insertInto('users')
+      .values([
+        { name: 'Ada', email: 'ada@example.com' },
+        { name: 'Grace', email: 'grace@example.com' },
+      ])
+      .returning('id')
+      .execute()
+    await db
+      .insertInto('posts')
+      .values(users.map((u, i) => ({ author_id: u.id, title: `Post ${i + 1}`, published: true })))
+      .execute()
+  })
+  await step(causeway, 'Typed reads (spread over the replicas that have the writes)', async () => {
+    await db.selectFrom('users').select(['id', 'name']).where('email', '=', 'ada@example.com').execute()
+    await db
+      .selectFrom('posts')
+      .innerJoin('users', 'users.id', 'posts.author_id')
+      .select(['posts.title', 'users.name'])
+      .where('posts.published', '=', true)
+      .execute()
+    await db
+      .selectFrom('posts')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .execute()
+  })
+  await step(causeway, 'Read your own write at once, in a session (one HTTP request, say)', () =>
+    causeway.session(async () => {
+      const post = await db
+        .insertInto('posts')
+        .values({ author_id: 1, title: 'Fresh' })
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      await db.selectFrom('posts').select('title').where('id', '=', post.id).executeTakeFirstOrThrow()
     }),
   )
-}
+  await step(causeway, 'Writes hidden in reads go to the primary', async () => {
+    await db
+      .transaction()
+      .execute((tx) => tx.selectFrom('users').selectAll().where('id', '=', 1).forUpdate().execute())
+    await db.selectFrom('users').selectAll().withPlugin(onPrimary).execute()
+  })
 
-async function show(title: string): Promise<void> {
-  console.log(`\n${title}`)
-  console.table(await snapshot())
-}
+  console.log('\nStopping both replicas…')
+  await Promise.all(cluster.replicas.map((node) => node.stop({ mode: 'immediate' })))
+  await step(causeway, 'Reads with every replica down: they fall back to the primary, no error', async () => {
+    for (let i = 0; i < 3; i++) await db.selectFrom('users').select('name').execute()
+  })
+  console.log('\nStarting the replicas again…')
+  await Promise.all(cluster.replicas.map((node) => node.start()))
+  await waitUntil(() => causeway.status().nodes.every((n) => n.state === 'healthy'), 15_000)
+  await step(causeway, 'Reads are back on the replicas', async () => {
+    for (let i = 0; i < 3; i++) await db.selectFrom('users').select('name').execute()
+  })
 
-await cluster.primary.query('create table demo (id serial primary key, payload text)')
-await show('A primary and two replicas, all caught up:')
+  printStatus(causeway.status())
 
-const paused = cluster.replicas[0]!
-await paused.pauseReplay()
-await cluster.primary.query(
-  `insert into demo (payload) select repeat('x', 200) from generate_series(1, 2000)`,
-)
-await new Promise((resolve) => setTimeout(resolve, 200))
-await show(`${paused.name} paused, 2,000 rows written on the primary: ${paused.name} lags behind.`)
-
-await paused.resumeReplay()
-await new Promise((resolve) => setTimeout(resolve, 200))
-await show(`${paused.name} resumed: it has caught up.`)
-
-if (watch) {
-  console.log('\nwatching (a row a second is written to the primary); Ctrl-C to stop')
-  const timer = setInterval(async () => {
-    if (closing) return
-    await cluster.primary.query(`insert into demo (payload) values ('tick')`)
-    console.clear()
-    await show(`live view, ${new Date().toLocaleTimeString()} — Ctrl-C to stop`)
-  }, 1_000)
-  process.once('SIGINT', () => clearInterval(timer))
-} else {
+  if (watch) {
+    console.log('\nWatching: a write and a few reads a second. Ctrl-C to stop.')
+    const timer = setInterval(async () => {
+      if (closed) return
+      await db.insertInto('posts').values({ author_id: 1, title: 'tick' }).execute()
+      for (let i = 0; i < 5; i++) await db.selectFrom('posts').select('id').limit(1).execute()
+      console.clear()
+      console.log(`Live view, ${new Date().toLocaleTimeString()} (Ctrl-C to stop)`)
+      printStatus(causeway.status())
+    }, 1_000)
+    await new Promise<void>((resolve) => process.once('SIGINT', resolve))
+    clearInterval(timer)
+  }
+} finally {
   await shutdown()
 }

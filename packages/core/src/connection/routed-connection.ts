@@ -6,6 +6,7 @@ import { describeStatement } from '../events/event-hub.js'
 import { failureKind } from '../health/failure-kind.js'
 import { hasReplayed } from '../routing/router.js'
 import type { DbNode } from '../topology/db-node.js'
+import { redact } from '../util/redact.js'
 import type { Engine, ExecutionContext } from './engine.js'
 import type { Statement, TransactionOptions } from './statement.js'
 
@@ -303,17 +304,32 @@ export class RoutedConnection {
     const client = await this.#bind(node)
     node.inFlight++
     const started = performance.now()
+    let failure: unknown
     try {
       const result = await client.query(statement.sql, statement.parameters as unknown[])
       node.served++
       return result
     } catch (error) {
+      failure = error
       if (failureKind(error) === 'connection') this.#unbind(error)
       throw error
     } finally {
       node.inFlight--
-      node.recordLatency(performance.now() - started)
+      const elapsed = performance.now() - started
+      node.recordLatency(elapsed)
+      if (this.#engine.events.has('statement')) this.#report(node, statement, elapsed, failure)
     }
+  }
+
+  #report(node: DbNode, statement: Statement, durationMillis: number, failure: unknown): void {
+    this.#engine.events.emit('statement', {
+      node: node.name,
+      role: node.role,
+      intent: statement.intent,
+      statement: describeStatement(statement.sql),
+      durationMillis,
+      ...(failure === undefined ? {} : { error: redact(String((failure as Error).message ?? failure)) }),
+    })
   }
 
   async #bind(node: DbNode): Promise<pg.PoolClient> {

@@ -41,6 +41,18 @@ export interface ClusterEvents {
   'stale-token': { reason: 'timeline' | 'system'; token: string; statement: string }
   /** Synchronous mirroring did not reach enough replicas in time. */
   'mirror-timeout': { lsn: string; mirrored: readonly string[]; required: number }
+  /**
+   * A statement finished (or failed) on a node: which node served it, for logs and
+   * for seeing the routing at work. Only built when someone listens.
+   */
+  statement: {
+    node: string
+    role: NodeRole
+    intent: Intent
+    statement: string
+    durationMillis: number
+    error?: string
+  }
   /** A listener threw; the cluster carries on. */
   'listener-error': { event: string; error: string }
 }
