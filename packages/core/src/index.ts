@@ -18,6 +18,12 @@ export type {
   FallbackReason,
 } from './events/cluster-events.js'
 export { type FailoverLock, InProcessFailoverLock } from './failover/failover-lock.js'
+export {
+  type SessionHandlerOptions,
+  sessionHandler,
+  type TokenRequest,
+  type TokenResponse,
+} from './http/session-handler.js'
 export type { Balancer, BalancerFunction, BalancerName, Candidate } from './routing/balancers/balancer.js'
 export * from './routing/classify/index.js'
 export * from './routing/intent.js'

@@ -1,0 +1,120 @@
+import type { Cluster } from '../cluster.js'
+
+/** The parts of Node's `IncomingMessage` the handler reads. */
+export interface TokenRequest {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+}
+
+/** The parts of Node's `ServerResponse` the handler writes. */
+export interface TokenResponse {
+  readonly headersSent: boolean
+  setHeader(name: string, value: string | number | readonly string[]): unknown
+  getHeader(name: string): unknown
+  end(...args: unknown[]): unknown
+}
+
+/** Options of {@link sessionHandler}. */
+export interface SessionHandlerOptions {
+  /** The request and response header that carries the token. Default `x-causeway-token`. */
+  readonly header?: string
+  /** The cookie that carries it, or `false` for none. Default `causeway_token`. */
+  readonly cookie?: string | false
+  /** The cookie's lifetime. Default 60 s: a token only matters until replicas catch up. */
+  readonly cookieMaxAgeSeconds?: number
+}
+
+/**
+ * Wraps an HTTP handler (node:http, or any framework with Node's request and
+ * response) so that each request runs in a read-your-writes session:
+ *
+ * 1. the token is read from the request header, else from the cookie;
+ * 2. the handler runs in `cluster.session(…, { token })`;
+ * 3. when the handler ends the response, the session's newest token is set as the
+ *    response header and cookie. `end()` waits for a token capture still in
+ *    flight (a fraction of a millisecond after the last write), so the token
+ *    always covers every write of the request.
+ *
+ * A client (or the browser, through the cookie) sends the token back, and its next
+ * request reads its own writes even from another app instance. A malformed token is
+ * a 400, never a silent stale read.
+ *
+ * @example
+ * import { createServer } from 'node:http'
+ * createServer(sessionHandler(dialect.cluster, async (req, res) => {
+ *   await db.insertInto('posts').values(post).execute()
+ *   res.end('ok') // carries x-causeway-token and the causeway_token cookie
+ * })).listen(3000)
+ */
+export function sessionHandler<Req extends TokenRequest, Res extends TokenResponse>(
+  cluster: Cluster,
+  handler: (req: Req, res: Res) => unknown,
+  options: SessionHandlerOptions = {},
+): (req: Req, res: Res) => Promise<void> {
+  const header = (options.header ?? 'x-causeway-token').toLowerCase()
+  const cookie = options.cookie === undefined ? 'causeway_token' : options.cookie
+  const maxAge = options.cookieMaxAgeSeconds ?? 60
+  return async (req, res) => {
+    const token = tokenFrom(req, header, cookie)
+    let session: Promise<unknown>
+    try {
+      session = cluster.session(
+        async () => {
+          attachToken(cluster, res, header, cookie, maxAge)
+          await handler(req, res)
+        },
+        token === undefined ? {} : { token },
+      )
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'TOKEN_INVALID' || res.headersSent) throw error
+      ;(res as unknown as { statusCode: number }).statusCode = 400
+      res.end(`${(error as Error).message}\n`)
+      return
+    }
+    await session
+  }
+}
+
+function tokenFrom(req: TokenRequest, header: string, cookie: string | false): string | undefined {
+  const value = req.headers[header]
+  if (typeof value === 'string' && value !== '') return value
+  if (!cookie) return undefined
+  const cookies = req.headers.cookie
+  if (typeof cookies !== 'string') return undefined
+  for (const part of cookies.split(';')) {
+    const [name, ...rest] = part.trim().split('=')
+    if (name === cookie) return decodeURIComponent(rest.join('='))
+  }
+  return undefined
+}
+
+function attachToken(
+  cluster: Cluster,
+  res: TokenResponse,
+  header: string,
+  cookie: string | false,
+  maxAge: number,
+) {
+  const end = res.end.bind(res)
+  res.end = (...args: unknown[]) => {
+    // Runs inside the session: token() waits for a capture in flight.
+    void cluster.token().then(
+      (token) => {
+        if (token && !res.headersSent) {
+          res.setHeader(header, token)
+          if (cookie)
+            appendCookie(res, `${cookie}=${token}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax`)
+        }
+        end(...args)
+      },
+      () => end(...args),
+    )
+    return res
+  }
+}
+
+function appendCookie(res: TokenResponse, value: string): void {
+  const existing = res.getHeader('set-cookie')
+  const list =
+    existing === undefined ? [] : Array.isArray(existing) ? existing.map(String) : [String(existing)]
+  res.setHeader('set-cookie', [...list, value])
+}

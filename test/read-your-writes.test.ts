@@ -1,0 +1,190 @@
+import { type ClusterEvents, MirrorTimeoutError } from '@causeway/core'
+import { CausewayDialect } from '@causeway/kysely'
+import type { ClusterNode } from '@causeway/testing'
+import { type Generated, Kysely } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clusterConfig, type Fixture, servedBy, setupFixture } from './support/fixture.js'
+
+interface DB {
+  notes: { id: Generated<number>; body: string }
+}
+
+let f: Fixture<DB>
+
+beforeAll(async () => {
+  f = await setupFixture<DB>()
+  await f.cluster.primary.query('create table notes (id serial primary key, body text not null)')
+  await f.dialect.cluster.ready()
+})
+afterAll(() => f.close())
+
+const servedCount = (name: string) => f.dialect.cluster.status().nodes.find((n) => n.name === name)!.served
+
+describe('read-your-writes', () => {
+  it('a 5,000-iteration hunt over concurrent sessions finds no stale read, and most reads stay on replicas', async () => {
+    const sessions = 8
+    const perSession = 625
+    let stale = 0
+    let onReplica = 0
+    await Promise.all(
+      Array.from({ length: sessions }, (_, s) =>
+        f.dialect.cluster.session(async () => {
+          for (let i = 0; i < perSession; i++) {
+            const { id } = await f.db
+              .insertInto('notes')
+              .values({ body: `s${s}-${i}` })
+              .returning('id')
+              .executeTakeFirstOrThrow()
+            const row = await f.db
+              .selectFrom('notes')
+              .select(['body', servedBy()])
+              .where('id', '=', id)
+              .executeTakeFirst()
+            if (row?.body !== `s${s}-${i}`) stale++
+            else if (f.nodeAt(row.served_by) !== 'pg1') onReplica++
+          }
+        }),
+      ),
+    )
+    expect(stale).toBe(0)
+    // Reads right after a write wait (boundedly) for a replica to replay it; most find one.
+    expect(onReplica / (sessions * perSession)).toBeGreaterThan(0.5)
+  })
+
+  it('never serves a session’s read from a paused replica after its write; another node does', async () => {
+    const [paused, live] = f.cluster.replicas as [ClusterNode, ClusterNode]
+    await paused.pauseReplay()
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 600)) // let a probe see the pause
+      const before = servedCount(paused.name)
+      const servers = new Set<string>()
+      for (let i = 0; i < 50; i++) {
+        await f.dialect.cluster.session(async () => {
+          const { id } = await f.db
+            .insertInto('notes')
+            .values({ body: 'p' })
+            .returning('id')
+            .executeTakeFirstOrThrow()
+          const row = await f.db
+            .selectFrom('notes')
+            .select(['id', servedBy()])
+            .where('id', '=', id)
+            .executeTakeFirstOrThrow()
+          servers.add(f.nodeAt(row.served_by))
+        })
+      }
+      expect(servers.has(paused.name)).toBe(false)
+      expect(servers.has(live.name)).toBe(true)
+      expect(servedCount(paused.name)).toBe(before)
+    } finally {
+      await paused.resumeReplay()
+    }
+  })
+
+  it('carries a token to another Kysely instance, which then reads the write', async () => {
+    const other = new CausewayDialect(clusterConfig(f.cluster, { consistency: { scope: 'session' } }))
+    const otherDb = new Kysely<DB>({ dialect: other })
+    const [paused] = f.cluster.replicas as [ClusterNode]
+    await paused.pauseReplay()
+    try {
+      await other.cluster.ready()
+      const { id, token } = await f.dialect.cluster.session(async () => {
+        const row = await f.db
+          .insertInto('notes')
+          .values({ body: 'handed over' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+        return { id: row.id, token: await f.dialect.cluster.token() }
+      })
+      expect(token).toMatch(/^cw1\./)
+      const row = await other.cluster.session(
+        () =>
+          otherDb.selectFrom('notes').select(['body', servedBy()]).where('id', '=', id).executeTakeFirst(),
+        { token },
+      )
+      expect(row?.body).toBe('handed over')
+      expect(f.nodeAt(row!.served_by)).not.toBe(paused.name)
+    } finally {
+      await paused.resumeReplay()
+      await otherDb.destroy()
+    }
+  })
+
+  it('a session that only reads goes to replicas without waiting', async () => {
+    const before = f.dialect.cluster.status()
+    const servers = await f.dialect.cluster.session(async () => {
+      const names: string[] = []
+      for (let i = 0; i < 20; i++) {
+        names.push(
+          f.nodeAt(
+            (await f.db.selectFrom('notes').select(servedBy()).limit(1).executeTakeFirstOrThrow()).served_by,
+          ),
+        )
+      }
+      return names
+    })
+    const after = f.dialect.cluster.status()
+    expect(servers.every((name) => name !== 'pg1')).toBe(true)
+    expect(after.replayWaits).toBe(before.replayWaits)
+  })
+
+  it('rejects a malformed token with a clear error, never a silent stale read', () => {
+    expect(() => f.dialect.cluster.session(async () => {}, { token: 'cw1.not-a-token' })).toThrow(
+      /invalid consistency token/,
+    )
+  })
+})
+
+describe('synchronous mirroring', () => {
+  it("with 'all', every replica already has the row when the write returns", async () => {
+    for (let i = 0; i < 20; i++) {
+      const { id } = await f.dialect.cluster.session(
+        () =>
+          f.db
+            .insertInto('notes')
+            .values({ body: `mirrored ${i}` })
+            .returning('id')
+            .executeTakeFirstOrThrow(),
+        { sync: { replicas: 'all', timeoutMs: 2_000 } },
+      )
+      for (const replica of f.cluster.replicas) {
+        expect(await replica.query('select body from notes where id = $1', [id])).toEqual([
+          { body: `mirrored ${i}` },
+        ])
+      }
+    }
+  })
+
+  it('times out with the documented error when a replica is paused, and the row is on the primary', async () => {
+    const [paused] = f.cluster.replicas as [ClusterNode]
+    await paused.pauseReplay()
+    const timeouts: ClusterEvents['mirror-timeout'][] = []
+    const off = f.dialect.cluster.on('mirror-timeout', (e) => timeouts.push(e))
+    try {
+      const body = `unmirrored ${Date.now()}`
+      const error = await f.dialect.cluster
+        .session(() => f.db.insertInto('notes').values({ body }).execute(), {
+          sync: { replicas: 'all', timeoutMs: 200 },
+        })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+      expect(error).toBeInstanceOf(MirrorTimeoutError)
+      expect(error).toMatchObject({ code: 'MIRROR_TIMEOUT', required: 2 })
+      expect((error as Error).message).toMatch(
+        /committed on the primary .* not yet mirrored: 1 of 2 replicas/,
+      )
+      expect(await f.cluster.primary.query('select 1 from notes where body = $1', [body])).toHaveLength(1)
+      expect(timeouts).toHaveLength(1)
+      // onTimeout: 'continue' returns normally and only reports.
+      await f.dialect.cluster.session(() => f.db.insertInto('notes').values({ body: 'x' }).execute(), {
+        sync: { replicas: 'all', timeoutMs: 100, onTimeout: 'continue' },
+      })
+      expect(timeouts).toHaveLength(2)
+    } finally {
+      off()
+      await paused.resumeReplay()
+    }
+  })
+})
