@@ -65,7 +65,10 @@ export class RoutedConnection {
     return this.#executeRead(statement, context)
   }
 
-  /** Streams a read's rows in chunks through a cursor; no retry once rows flow. */
+  /**
+   * Streams rows in chunks through a cursor. Routed like `execute`; there is no
+   * retry once rows flow, and a write's token is captured when the stream ends.
+   */
   async *stream(
     statement: Statement,
     chunkSize: number,
@@ -73,26 +76,32 @@ export class RoutedConnection {
   ): AsyncIterableIterator<unknown[]> {
     this.#assertOpen()
     const context = this.#engine.context()
+    let node = this.#node
+    const write = statement.intent !== 'read'
     if (!this.#inTransaction) {
-      const onPrimary =
-        statement.intent !== 'read' || statement.forcePrimary || context.onPrimary || this.#onPrimary
-      const node = onPrimary ? await this.#engine.primary() : await this.#chooseReadNode(statement, context)
+      const onPrimary = write || statement.forcePrimary || context.onPrimary || this.#onPrimary
+      node = onPrimary ? await this.#engine.primary() : await this.#chooseReadNode(statement, context)
       if (onPrimary) this.#onPrimary = true
-      await this.#bind(node)
+    } else if (write) {
+      this.#transactionWrote = true
     }
-    const client = this.#client!
+    const client = await this.#bind(node!)
     const cursor = client.query(
       new Cursor(statement.sql, [...statement.parameters]) as never,
     ) as unknown as CursorLike
+    node!.inFlight++
     try {
       for (;;) {
         const rows = await cursor.read(chunkSize)
         if (rows.length === 0) break
         yield rows
       }
+      node!.served++
     } finally {
+      node!.inFlight--
       await cursor.close()
     }
+    if (write && !this.#inTransaction) await this.#afterWrite(node!, context)
   }
 
   /** Starts a transaction: on a replica when it is `read only` and not serializable, else on the primary. */

@@ -154,10 +154,12 @@ function scanRaw(node: object): Classification | undefined {
   // In `sql\`${sql.id('nextval')}('s')\`` the function's name is a parameter, not
   // text. Such a name is spelt into the text, quoted as Kysely compiles it; every
   // other parameter becomes a placeholder (and is walked as a child anyway).
-  let named = false
-  for (const param of params) if (isWriteFunctionName(param)) named = true
-  if (!named && !hasWord(fragments)) return undefined
-  const text = named ? spellNames(fragments, params) : fragments.join(PLACEHOLDER)
+  // A nested raw node is spelt inline too: `sql\`nextval${sql\`('s')\`}\`` splits
+  // a call between the name here and its argument list there.
+  let spelt = false
+  for (const param of params) if (isWriteFunctionName(param) || isRawNode(param)) spelt = true
+  if (!spelt && !hasWord(fragments)) return undefined
+  const text = spelt ? spellNames(fragments, params) : fragments.join(PLACEHOLDER)
   const scanned = scanSqlFragment(text)
   return scanned.intent === 'read'
     ? undefined
@@ -191,6 +193,10 @@ function spell(param: unknown): string {
     if (isStringArray(sqlFragments) && Array.isArray(parameters)) return spellNames(sqlFragments, parameters)
   }
   return PLACEHOLDER
+}
+
+function isRawNode(param: unknown): boolean {
+  return isNode(param) && param.kind === 'RawNode'
 }
 
 function isWriteFunctionName(param: unknown): boolean {

@@ -821,3 +821,18 @@ describe('NODE_KINDS', () => {
     expect(NODE_KINDS.DataTypeNode).toBe('walk')
   })
 })
+
+describe('regressions', () => {
+  // Found by the routing matrix: the name ended one raw fragment and its argument
+  // list was a nested `sql` fragment, so the scanner saw `nextval $1` and no call.
+  it('sees a write function whose argument list is a nested sql fragment', () => {
+    const nested = db.selectNoFrom(sql<number>`nextval${sql`('seq')`}`.as('n')).toOperationNode()
+    expect(classifyQuery(nested).intent).toBe('write')
+    const lock = db
+      .selectFrom('users')
+      .select('id')
+      .where(sql<boolean>`pg_try_advisory_xact_lock${sql`(${4247})`}`)
+      .toOperationNode()
+    expect(classifyQuery(lock).intent).toBe('write')
+  })
+})
