@@ -80,10 +80,20 @@ export class HealthMonitor {
     return promise
   }
 
-  /** Records a connection-level failure seen by a query, as a failed probe would. */
+  /**
+   * A connection-level failure seen by a query or an idle pooled connection. A
+   * healthy node is marked suspect at once (no new reads go there) and probed
+   * now; from there the probes decide. One crash breaks every pooled connection
+   * at the same moment, so these reports never count more than that one failure.
+   */
   reportFailure(node: DbNode, error: unknown): void {
-    this.#fail(node, error)
-    this.#topology.evaluate()
+    if (this.#stopped) return
+    if (node.breaker.state === 'healthy') {
+      this.#fail(node, error)
+      this.#topology.evaluate()
+    }
+    const member = this.#members().find((m) => m.node === node)
+    if (member) void this.probe(member)
   }
 
   stop(): void {

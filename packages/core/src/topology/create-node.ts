@@ -54,6 +54,11 @@ export function createNode(
   const node = new DbNode(name, weight, pool, addressOf(config), resolved.health)
   pool.on('error', (error) => onIdleError(node, error))
   pool.on('connect', (client) => {
+    // pg-pool listens for errors only while a client is idle in the pool. One that
+    // breaks while checked out (a crash between two statements of a connection)
+    // would otherwise crash the process; its next statement fails instead, as a
+    // connection error, and is retried or reported.
+    client.on('error', (error) => onIdleError(node, error))
     // PostgreSQL 14+ reports in_hot_standby at connect and again when it changes
     // (a promotion): a role change seen on the app's own connections, for free.
     const protocol = (client as unknown as { connection?: NodeJS.EventEmitter }).connection
