@@ -366,7 +366,7 @@ export class Cluster {
         return cluster.#closed
       },
       context: () => this.#context.getStore() ?? this.#defaultContext,
-      primary: () => this.#primary(),
+      primary: (avoid) => this.#primary(avoid),
       reportFailure: (node, error) => this.#monitor.reportFailure(node, error),
       refreshTopology: () => this.#monitor.probeAll(),
       captureWrite: (node, scope) => void scope.capture(this.#member(node).sampler.sample()),
@@ -374,9 +374,21 @@ export class Cluster {
     }
   }
 
-  async #primary(): Promise<DbNode> {
-    const primary =
-      this.#topology.primary ?? (await this.#topology.waitForPrimary(this.#config.writeWaitMillis))
+  /**
+   * The primary; during a failover, waits up to `writeWaitMillis` for one. `avoid`
+   * is a primary that just failed to connect: it counts again only once healthy.
+   */
+  async #primary(avoid?: DbNode): Promise<DbNode> {
+    const usable = () => {
+      const primary = this.#topology.primary
+      return primary && (primary !== avoid || primary.breaker.state === 'healthy') ? primary : undefined
+    }
+    const deadline = Date.now() + this.#config.writeWaitMillis
+    let primary = usable()
+    while (!primary && !this.#closed && Date.now() < deadline) {
+      await this.#topology.nextEvaluation(deadline - Date.now())
+      primary = usable()
+    }
     if (primary) return primary
     const last = this.#topology.lastPrimary
     throw new CausewayError(

@@ -36,8 +36,11 @@ export interface Engine {
   readonly stats: EngineStats
   readonly closed: boolean
   context(): ExecutionContext
-  /** The primary, waiting up to `writeWaitMillis` during a failover; throws `NO_PRIMARY`. */
-  primary(): Promise<DbNode>
+  /**
+   * The primary, waiting up to `writeWaitMillis` during a failover; throws
+   * `NO_PRIMARY`. `avoid`: a primary that just failed, usable again only once healthy.
+   */
+  primary(avoid?: DbNode): Promise<DbNode>
   /** A connection-level failure seen by a query: feeds the node's breaker. */
   reportFailure(node: DbNode, error: unknown): void
   /** Probes every node now (after a 25006 on a write, say). */

@@ -176,8 +176,12 @@ export class RoutedConnection {
     this.#unbind()
   }
 
-  async #executeOnPrimary(statement: Statement, context: ExecutionContext): Promise<pg.QueryResult> {
-    const node = await this.#engine.primary()
+  async #executeOnPrimary(
+    statement: Statement,
+    context: ExecutionContext,
+    retryOn?: DbNode,
+  ): Promise<pg.QueryResult> {
+    const node = retryOn ?? (await this.#engine.primary())
     this.#onPrimary = true
     let result: pg.QueryResult
     try {
@@ -196,11 +200,19 @@ export class RoutedConnection {
         return result
       }
       if (kind === 'connect') {
+        // Nothing was sent, so trying again is safe: on a new primary after a
+        // failover, or this one once it is back, within writeWaitMillis.
+        const cause = (error as Error).cause
+        this.#engine.reportFailure(node, cause)
+        if (this.#engine.config.writeWaitMillis > 0 && !retryOn) {
+          const next = await this.#engine.primary(node).catch(() => undefined)
+          if (next) return this.#executeOnPrimary(statement, context, next)
+        }
         throw new CausewayError(
           'NODE_UNAVAILABLE',
           `cannot reach the primary ${node.name}; the statement was not sent`,
           {
-            cause: (error as Error).cause,
+            cause,
             node: node.name,
           },
         )

@@ -71,16 +71,15 @@ export class Topology {
     return this.#maxTimeline
   }
 
-  /** Resolves when a usable primary exists, or after `timeoutMillis`. */
-  waitForPrimary(timeoutMillis: number): Promise<DbNode | undefined> {
-    if (this.primary || timeoutMillis <= 0) return Promise.resolve(this.primary)
+  /** Resolves at the next re-evaluation (after any probe), or after `timeoutMillis`. */
+  nextEvaluation(timeoutMillis: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(), timeoutMillis)
       timer.unref()
       const done = () => {
         clearTimeout(timer)
         this.#waiters = this.#waiters.filter((w) => w !== done)
-        resolve(this.primary)
+        resolve()
       }
       this.#waiters.push(done)
     })
@@ -136,7 +135,7 @@ export class Topology {
         this.#events.emit('node-up', { node: node.name, role: node.role })
       }
     }
-    if (this.primary) this.#wake()
+    this.#wake()
   }
 
   #fenceReason(node: DbNode): string | undefined {
