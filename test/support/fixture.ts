@@ -34,12 +34,13 @@ export async function setupFixture<DB>(
   const cluster = await startCluster(options.cluster)
   const dialect = new CausewayDialect({ ...clusterConfig(cluster, options.config), cursor: Cursor })
   const db = new Kysely<DB>({ dialect })
-  const ports = new Map(cluster.nodes.map((node) => [node.port, node.name]))
   return {
     cluster,
     dialect,
     db,
-    nodeAt: (port) => ports.get(Number(port)) ?? `unknown port ${port}`,
+    // Looked up each time: addReplica() adds nodes.
+    nodeAt: (port) =>
+      cluster.nodes.find((node) => node.port === Number(port))?.name ?? `unknown port ${port}`,
     close: async () => {
       await db.destroy()
       await cluster.close()
