@@ -21,7 +21,7 @@ beforeAll(async () => {
   await f.dialect.cluster.ready()
   for (const name of ['replica-added', 'replica-removed', 'primary-changed', 'node-fenced'] as const) {
     f.dialect.cluster.on(name, (e: ClusterEvents[typeof name]) =>
-      events.push(`${name} ${e.node ?? ''}`.trim()),
+      events.push(`${name} ${'node' in e ? e.node : ''}`.trim()),
     )
   }
 })
