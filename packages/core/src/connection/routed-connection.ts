@@ -250,7 +250,17 @@ export class RoutedConnection {
           })
           return this.#executeOnPrimary({ ...statement, intent: 'write' }, context)
         }
-        if (kind !== 'connection' || node === primary) throw unwrap(error, node)
+        if (kind !== 'connection') throw error
+        if (node === primary) {
+          throw new CausewayError(
+            'NODE_UNAVAILABLE',
+            `cannot reach ${node.name}, the last node this read could use`,
+            {
+              cause: unwrapCause(error),
+              node: node.name,
+            },
+          )
+        }
         tried.add(node)
         this.#engine.reportFailure(node, unwrapCause(error))
         this.#engine.stats.readRetries++
@@ -401,12 +411,4 @@ function fresh(node: DbNode, token: ConsistencyToken | undefined): boolean {
 
 function unwrapCause(error: unknown): unknown {
   return error instanceof ConnectFailed ? error.cause : error
-}
-
-function unwrap(error: unknown, node: DbNode): unknown {
-  if (!(error instanceof ConnectFailed)) return error
-  return new CausewayError('NODE_UNAVAILABLE', `cannot reach ${node.name}`, {
-    cause: error.cause,
-    node: node.name,
-  })
 }
