@@ -87,7 +87,10 @@ describe('lag', () => {
     try {
       await paused.pauseReplay()
       await f.cluster.primary.query(`update kv set v = repeat('x', 500)`)
-      await eventually(() => node(paused.name).lagging, 'the paused replica to be lagging')
+      await eventually(
+        () => node(paused.name).lagging && !node(other.name).lagging,
+        'the paused replica, and only it, to be lagging',
+      )
       expect(node(paused.name).lagBytes).toBeGreaterThan(64 * 1024)
       const names = new Set<string>()
       for (let i = 0; i < 30; i++) {

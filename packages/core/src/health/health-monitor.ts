@@ -149,7 +149,7 @@ export class HealthMonitor {
 
   #updateLag(node: DbNode, now: number): void {
     if (node.lsn === undefined) return
-    node.lagBytes = this.#lag.lagBytes(node.lsn)
+    node.lagBytes = this.#lag.lagBytes(node.lsn, now)
     node.lagMillis = this.#lag.lagMillis(node.lsn, now)
     const bound = this.#config.maxLag
     if (!bound) return

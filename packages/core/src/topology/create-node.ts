@@ -39,6 +39,12 @@ export function createNode(
   registerSecret(typeof options.password === 'string' ? options.password : undefined)
   if (typeof options.connectionString === 'string') registerSecret(passwordOf(options.connectionString))
 
+  if (resolved.sync?.method === 'server') {
+    // Server-side mirroring: COMMIT returns once synchronous_standby_names' standbys
+    // have applied it. Set on every node's sessions, since any node may be promoted.
+    const own = typeof options.options === 'string' ? `${options.options} ` : ''
+    options.options = `${own}-c synchronous_commit=remote_apply`
+  }
   const connection = options as pg.ClientConfig
   const pool = new pg.Pool({
     max: resolved.pool.max,

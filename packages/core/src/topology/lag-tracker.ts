@@ -34,20 +34,28 @@ export class LagTracker {
     return this.#positions.at(-1)
   }
 
-  /** Bytes between the primary's latest position and `replay`; 0 when caught up. */
-  lagBytes(replay: Lsn): number {
-    const head = this.head
+  /**
+   * Bytes the replica was behind when it was sampled at `at`: the primary's last
+   * known position at or before that moment, minus `replay`. Comparing with a
+   * newer primary sample would count writes made after the replica's sample as lag.
+   */
+  lagBytes(replay: Lsn, at: number): number {
+    const head = this.#positionAt(at)
     return head === undefined || replay >= head ? 0 : Number(head - replay)
   }
 
-  /** Milliseconds since the primary first passed `replay`; 0 when caught up. */
-  lagMillis(replay: Lsn, now: number): number {
-    const head = this.head
-    if (head === undefined || replay >= head) return 0
-    for (let i = 0; i < this.#positions.length; i++) {
-      if (this.#positions[i]! > replay) return Math.max(0, now - this.#times[i]!)
+  /** Milliseconds, at `at`, since the primary first passed `replay`; 0 when caught up. */
+  lagMillis(replay: Lsn, at: number): number {
+    for (let i = 0; i < this.#positions.length && this.#times[i]! <= at; i++) {
+      if (this.#positions[i]! > replay) return at - this.#times[i]!
     }
     return 0
+  }
+
+  #positionAt(at: number): Lsn | undefined {
+    let position: Lsn | undefined
+    for (let i = 0; i < this.#times.length && this.#times[i]! <= at; i++) position = this.#positions[i]
+    return position
   }
 
   /** Forgets the history: the primary changed, and positions of the old one mean nothing. */
