@@ -81,6 +81,9 @@ export class Cluster {
   readonly #engine: Engine
   readonly #ready: Promise<void>
   #closed = false
+  #replicaCache: { primary: DbNode | undefined; version: number; nodes: readonly DbNode[] } | undefined
+  #membersVersion = 0
+  readonly #byNode = new Map<DbNode, NodeMember>()
   #closing: Promise<void> | undefined
 
   /** Use {@link createCluster}. */
@@ -100,6 +103,7 @@ export class Cluster {
       }
       names.add(member.node.name)
       this.#members.push(member)
+      this.#byNode.set(member.node, member)
     }
     const primary = this.#members[0]!.node
     this.#topology = new Topology(
@@ -293,6 +297,8 @@ export class Cluster {
       throw new CausewayError('CONFIG_INVALID', `addReplica: a node named "${member.node.name}" exists`)
     }
     this.#members.push(member)
+    this.#byNode.set(member.node, member)
+    this.#membersVersion++
     this.#events.emit('replica-added', { node: member.node.name })
     await this.#monitor.probe(member)
   }
@@ -310,6 +316,8 @@ export class Cluster {
       throw new CausewayError('UNKNOWN_NODE', `removeReplica: "${name}" is the primary`)
     member.node.draining = true
     this.#members.splice(index, 1)
+    this.#byNode.delete(member.node)
+    this.#membersVersion++
     this.#monitor.unwatch(member.node)
     // pool.end() waits for checked-out clients to come back: that is the drain.
     await Promise.all([member.node.pool.end(), member.prober.close()])
@@ -415,7 +423,7 @@ export class Cluster {
   }
 
   #member(node: DbNode): NodeMember {
-    const member = this.#members.find((m) => m.node === node)
+    const member = this.#byNode.get(node)
     if (!member) throw new CausewayError('UNKNOWN_NODE', `node ${node.name} was removed`)
     return member
   }
@@ -424,10 +432,14 @@ export class Cluster {
     return this.#members.map((m) => m.node)
   }
 
-  #replicaNodes(): DbNode[] {
+  /** Every node but the primary. Runs on every read, so it is rebuilt only when membership or the primary changes. */
+  #replicaNodes(): readonly DbNode[] {
     const primary = this.#topology.lastPrimary
+    const cache = this.#replicaCache
+    if (cache && cache.primary === primary && cache.version === this.#membersVersion) return cache.nodes
     const nodes: DbNode[] = []
     for (const { node } of this.#members) if (node !== primary) nodes.push(node)
+    this.#replicaCache = { primary, version: this.#membersVersion, nodes }
     return nodes
   }
 
