@@ -379,6 +379,9 @@ export class Cluster {
       refreshTopology: () => this.#monitor.probeAll(),
       captureWrite: (node, scope) => void scope.capture(this.#member(node).sampler.sample()),
       mirrorWrite: (scope, node) => this.#mirrorWrite(scope, node),
+      control: async (node, sql, parameters) => {
+        await this.#member(node).prober.run(sql, [...parameters])
+      },
     }
   }
 

@@ -3,6 +3,11 @@ import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
 import { classifyCompiledQuery } from './classify-compiled-query.js'
 import { isTaggedForPrimary } from './on-primary-plugin.js'
 
+/** Kysely 0.29's per-query options; 0.28 passes none. */
+interface AbortOptions {
+  readonly signal?: AbortSignal
+}
+
 /**
  * A Kysely connection over a core {@link RoutedConnection}: each statement is
  * classified and sent where it belongs. Results are shaped exactly as
@@ -17,19 +22,36 @@ export class CausewayConnection implements DatabaseConnection {
     this.#cursor = cursor
   }
 
-  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const { command, rowCount, rows } = await this.routed.execute({
-      sql: compiledQuery.sql,
-      parameters: compiledQuery.parameters,
-      intent: classifyCompiledQuery(compiledQuery).intent,
-      forcePrimary: isTaggedForPrimary(compiledQuery.queryId),
-    })
+  async executeQuery<R>(compiledQuery: CompiledQuery, options?: AbortOptions): Promise<QueryResult<R>> {
+    const signal = options?.signal
+    signal?.throwIfAborted()
+    // Kysely 0.29 passes an AbortSignal: an abort cancels the statement on its server.
+    const onAbort = () => void this.routed.cancel().catch(() => {})
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const { command, rowCount, rows } = await this.routed
+      .execute({
+        sql: compiledQuery.sql,
+        parameters: compiledQuery.parameters,
+        intent: classifyCompiledQuery(compiledQuery).intent,
+        forcePrimary: isTaggedForPrimary(compiledQuery.queryId),
+      })
+      .finally(() => signal?.removeEventListener('abort', onAbort))
     const changed =
       command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
     return {
       numAffectedRows: changed ? BigInt(rowCount ?? 0) : undefined,
       rows: (rows ?? []) as R[],
     }
+  }
+
+  /** Kysely 0.29: cancels the running statement on the node this connection is bound to. */
+  async cancelQuery(): Promise<void> {
+    await this.routed.cancel()
+  }
+
+  /** Kysely 0.29: ends this connection's server session. */
+  async killSession(): Promise<void> {
+    await this.routed.terminate()
   }
 
   async *streamQuery<R>(

@@ -47,6 +47,8 @@ export interface Engine {
   refreshTopology(): Promise<void>
   /** Starts capturing the token of a write acknowledged by `node`, into `scope`. */
   captureWrite(node: DbNode, scope: ConsistencyScope): void
+  /** Runs a control statement (a cancel) on `node` over its own side connection, outside any pool. */
+  control(node: DbNode, sql: string, parameters: readonly unknown[]): Promise<void>
   /** Synchronous mirroring after a write, if the scope or config asks for it. */
   mirrorWrite(scope: ConsistencyScope | undefined, node: DbNode): Promise<void>
 }

@@ -164,6 +164,24 @@ export class RoutedConnection {
     }
   }
 
+  /**
+   * Cancels the statement running on this connection (`pg_cancel_backend`), sent
+   * to the node the connection is bound to over a side connection: a control
+   * statement through the router could land on another server. No-op when unbound.
+   */
+  async cancel(): Promise<void> {
+    const node = this.#node
+    const pid = backendPid(this.#client)
+    if (node && pid) await this.#engine.control(node, 'select pg_cancel_backend($1)', [pid])
+  }
+
+  /** Ends this connection's server session (`pg_terminate_backend`). */
+  async terminate(): Promise<void> {
+    const node = this.#node
+    const pid = backendPid(this.#client)
+    if (node && pid) await this.#engine.control(node, 'select pg_terminate_backend($1)', [pid])
+  }
+
   /** Whether a transaction is open. */
   get inTransaction(): boolean {
     return this.#inTransaction
@@ -411,4 +429,9 @@ function fresh(node: DbNode, token: ConsistencyToken | undefined): boolean {
 
 function unwrapCause(error: unknown): unknown {
   return error instanceof ConnectFailed ? error.cause : error
+}
+
+/** The server process of a pg client, from its BackendKeyData (not in pg's types). */
+function backendPid(client: pg.PoolClient | undefined): number | undefined {
+  return (client as unknown as { processID?: number } | undefined)?.processID
 }

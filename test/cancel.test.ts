@@ -1,0 +1,47 @@
+import { CausewayConnection } from '@causeway/kysely'
+import { CompiledQuery } from 'kysely'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Fixture, setupFixture } from './support/fixture.js'
+
+let f: Fixture<Record<string, never>>
+beforeAll(async () => {
+  f = await setupFixture<Record<string, never>>({ config: { consistency: { scope: 'session' } } })
+  await f.dialect.cluster.ready()
+})
+afterAll(() => f.close())
+
+describe('cancelling a running statement (Kysely 0.29 passes these through)', () => {
+  it('cancel() stops a read on the replica it runs on', async () => {
+    const connection = f.dialect.cluster.connect()
+    try {
+      const started = Date.now()
+      const running = connection.execute({ sql: 'select pg_sleep(10)', parameters: [], intent: 'read' })
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      expect(connection.node).toMatch(/^pg[23]$/)
+      await connection.cancel()
+      await expect(running).rejects.toMatchObject({ code: '57014' })
+      expect(Date.now() - started).toBeLessThan(5_000)
+    } finally {
+      connection.release()
+    }
+  })
+
+  it('an AbortSignal given to executeQuery cancels the statement on its server', async () => {
+    const connection = new CausewayConnection(f.dialect.cluster.connect(), undefined)
+    const controller = new AbortController()
+    try {
+      const started = Date.now()
+      const running = connection.executeQuery(CompiledQuery.raw('select pg_sleep(10)'), {
+        signal: controller.signal,
+      })
+      setTimeout(() => controller.abort(), 200)
+      await expect(running).rejects.toMatchObject({ code: '57014' })
+      expect(Date.now() - started).toBeLessThan(5_000)
+      await expect(
+        connection.executeQuery(CompiledQuery.raw('select 1'), { signal: controller.signal }),
+      ).rejects.toThrow()
+    } finally {
+      connection.routed.release()
+    }
+  })
+})
