@@ -128,10 +128,17 @@ describe('read-your-writes', () => {
     expect(after.replayWaits).toBe(before.replayWaits)
   })
 
-  it('rejects a malformed token with a clear error, never a silent stale read', () => {
-    expect(() => f.dialect.cluster.session(async () => {}, { token: 'cw1.not-a-token' })).toThrow(
-      /invalid consistency token/,
-    )
+  it('rejects a malformed token with a clear error, never a silent stale read', async () => {
+    let ran = false
+    await expect(
+      f.dialect.cluster.session(
+        async () => {
+          ran = true
+        },
+        { token: 'cw1.not-a-token' },
+      ),
+    ).rejects.toMatchObject({ code: 'TOKEN_INVALID' })
+    expect(ran).toBe(false)
   })
 })
 

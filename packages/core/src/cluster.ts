@@ -231,14 +231,14 @@ export class Cluster {
    * inside sees every write made inside, and still goes to a replica that has
    * caught up. Pass `token` to continue from another process.
    */
-  session<T>(fn: () => T | Promise<T>, options: SessionOptions = {}): Promise<T> {
+  async session<T>(fn: () => T | Promise<T>, options: SessionOptions = {}): Promise<T> {
     this.#assertOpen()
     const token = options.token === undefined ? undefined : parseToken(options.token)
     const sync =
       options.sync === undefined ? undefined : options.sync === false ? false : resolveSync(options.sync)
     const scope = new ConsistencyScope(token, sync === false ? undefined : sync, sync === false)
     const parent = this.#context.getStore()
-    return Promise.resolve(this.#context.run({ scope, onPrimary: parent?.onPrimary ?? false }, fn))
+    return this.#context.run({ scope, onPrimary: parent?.onPrimary ?? false }, fn)
   }
 
   /**
@@ -257,9 +257,9 @@ export class Cluster {
    * Kysely's `withoutPlugins()`, so `Migrator` and introspection inside run on the
    * primary.
    */
-  onPrimary<T>(fn: () => T | Promise<T>): Promise<T> {
+  async onPrimary<T>(fn: () => T | Promise<T>): Promise<T> {
     const parent = this.#context.getStore() ?? this.#defaultContext
-    return Promise.resolve(this.#context.run({ scope: parent.scope, onPrimary: true }, fn))
+    return this.#context.run({ scope: parent.scope, onPrimary: true }, fn)
   }
 
   /** Listens to an event; returns a function that stops listening. */

@@ -45,8 +45,9 @@ export class ReplayWaiter {
         for (const [n, w] of entries) this.#waiters.get(n)?.delete(w)
         resolve(node)
       }
+      // Not unref'd: a caller awaits this, and it is bounded. Only background
+      // timers (the health probes) may let the process exit under them.
       const timer = setTimeout(() => finish(undefined), maxWaitMillis)
-      timer.unref()
       for (const node of nodes) {
         const waiter: Waiter = { lsn, resolve: finish }
         entries.push([node, waiter])
@@ -81,7 +82,7 @@ export class ReplayWaiter {
         }
         if (waiters.size === 0) return
         gap = gap === 0 ? 1 : Math.min(gap * 2, 8)
-        await new Promise((resolve) => setTimeout(resolve, gap).unref())
+        await new Promise((resolve) => setTimeout(resolve, gap))
       }
     } finally {
       this.#looping.delete(node)

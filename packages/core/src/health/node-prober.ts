@@ -42,6 +42,8 @@ interface ProbeRow {
 export class NodeProber {
   readonly #config: pg.ClientConfig
   #client: pg.Client | undefined
+  #busy = 0
+  #closed = false
   #connecting: Promise<pg.Client> | undefined
 
   constructor(config: pg.ClientConfig, timeoutMillis: number) {
@@ -49,9 +51,8 @@ export class NodeProber {
   }
 
   /** Runs the probe; throws on any failure (the caller feeds the circuit breaker). */
-  async probe(): Promise<ProbeResult> {
-    const client = await this.#connect()
-    try {
+  probe(): Promise<ProbeResult> {
+    return this.#use(async (client) => {
       const { rows } = await client.query<ProbeRow>(PROBE_SQL)
       const row = rows[0]!
       return {
@@ -64,43 +65,52 @@ export class NodeProber {
         replayPaused: row.paused === true,
         walLayout: { pageBytes: row.page_bytes, segmentBytes: row.segment_bytes },
       }
-    } catch (error) {
-      this.#drop()
-      throw error
-    }
+    })
   }
 
   /** Reads a replica's replay position now: the fast re-check of a read that waits for its token. */
-  async replayLsn(): Promise<bigint | undefined> {
-    const client = await this.#connect()
-    try {
+  replayLsn(): Promise<bigint | undefined> {
+    return this.#use(async (client) => {
       const { rows } = await client.query<{ lsn: string | null }>(
         'select pg_last_wal_replay_lsn()::text as lsn',
       )
       const text = rows[0]?.lsn
       return text ? parseLsn(text) : undefined
-    } catch (error) {
-      this.#drop()
-      throw error
-    }
+    })
   }
 
-  /** Runs an administrative statement (promotion, re-pointing) on the probe connection. */
-  async run<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+  /** Runs an administrative statement (promotion, re-pointing, a cancel) on the side connection. */
+  run<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return this.#use(async (client) => (await client.query<R>(sql, params)).rows)
+  }
+
+  /**
+   * Runs `work` on the side connection. While any work is in flight the socket
+   * keeps the process alive; idle, it does not (close() ends it anyway). Any
+   * failure drops the connection, so that the next use reconnects.
+   */
+  async #use<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = await this.#connect()
+    if (this.#busy++ === 0) refs(client).ref()
     try {
-      return (await client.query<R>(sql, params)).rows
+      return await work(client)
     } catch (error) {
       this.#drop()
       throw error
+    } finally {
+      if (--this.#busy === 0) refs(client).unref()
     }
   }
 
   async close(): Promise<void> {
+    this.#closed = true
     const client = this.#client
     this.#client = undefined
     this.#connecting = undefined
-    if (client) await client.end().catch(() => {})
+    if (!client) return
+    // Awaited by close(): the socket must hold the process until the goodbye is done.
+    refs(client).ref()
+    await client.end().catch(() => {})
   }
 
   #connect(): Promise<pg.Client> {
@@ -115,6 +125,12 @@ export class NodeProber {
         client.end().catch(() => {})
         throw error
       }
+      if (this.#closed) {
+        // close() ran while this connection was being opened: do not leave it behind.
+        await client.end().catch(() => {})
+        throw new Error('the prober is closed')
+      }
+      refs(client).unref()
       this.#client = client
       this.#connecting = undefined
       return client
@@ -128,4 +144,9 @@ export class NodeProber {
     this.#connecting = undefined
     client?.end().catch(() => {})
   }
+}
+
+/** pg's Client can ref and unref its socket; its types do not say so. */
+function refs(client: pg.Client): { ref(): void; unref(): void } {
+  return client as unknown as { ref(): void; unref(): void }
 }

@@ -1,4 +1,5 @@
 import type { Cluster } from '../cluster.js'
+import { parseToken } from '../consistency/token.js'
 
 /** The parts of Node's `IncomingMessage` the handler reads. */
 export interface TokenRequest {
@@ -55,22 +56,22 @@ export function sessionHandler<Req extends TokenRequest, Res extends TokenRespon
   const maxAge = options.cookieMaxAgeSeconds ?? 60
   return async (req, res) => {
     const token = tokenFrom(req, header, cookie)
-    let session: Promise<unknown>
-    try {
-      session = cluster.session(
-        async () => {
-          attachToken(cluster, res, header, cookie, maxAge)
-          await handler(req, res)
-        },
-        token === undefined ? {} : { token },
-      )
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'TOKEN_INVALID' || res.headersSent) throw error
-      ;(res as unknown as { statusCode: number }).statusCode = 400
-      res.end(`${(error as Error).message}\n`)
-      return
+    if (token !== undefined) {
+      try {
+        parseToken(token)
+      } catch (error) {
+        ;(res as unknown as { statusCode: number }).statusCode = 400
+        res.end(`${(error as Error).message}\n`)
+        return
+      }
     }
-    await session
+    await cluster.session(
+      async () => {
+        attachToken(cluster, res, header, cookie, maxAge)
+        await handler(req, res)
+      },
+      token === undefined ? {} : { token },
+    )
   }
 }
 

@@ -74,8 +74,8 @@ export class Topology {
   /** Resolves at the next re-evaluation (after any probe), or after `timeoutMillis`. */
   nextEvaluation(timeoutMillis: number): Promise<void> {
     return new Promise((resolve) => {
+      // Not unref'd: a write awaits this, and it is bounded by writeWaitMillis.
       const timer = setTimeout(() => done(), timeoutMillis)
-      timer.unref()
       const done = () => {
         clearTimeout(timer)
         this.#waiters = this.#waiters.filter((w) => w !== done)
