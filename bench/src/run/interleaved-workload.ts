@@ -1,0 +1,156 @@
+import { loadavg } from 'node:os'
+import type { ContenderKey } from '../contenders/contender.js'
+import { quantile, round, Samples, type Spread, spread } from '../stats.js'
+import type { Workload } from '../workloads/workload.js'
+import type { BenchContext } from './bench-context.js'
+import { measurePhase, type PhaseResult } from './measure-phase.js'
+import type { Operation } from './operation.js'
+import type { Target } from './target.js'
+import type { ContenderFigures, WorkloadResult } from './workload-result.js'
+
+/** A workload of one repeated operation, run by every contender in turn. */
+export interface InterleavedSpec {
+  readonly key: string
+  readonly title: string
+  readonly concurrency: number
+  /** Who takes part; the baseline first. */
+  readonly contenders: readonly ContenderKey[]
+  /** `[X, Y]` pairs reported as `X/Y`. */
+  readonly ratios: readonly (readonly [ContenderKey, ContenderKey])[]
+  readonly operation: Operation
+  readonly targets?: readonly Target[]
+  /** Rounds relative to the plan's (the overhead workload wants more). Default 1. */
+  readonly repeatFactor?: number
+}
+
+/**
+ * Builds a workload that gives every contender one turn per round, rotating who
+ * goes first each round, so that drift (CPU frequency, another process, the
+ * autovacuum) lands on every contender alike. Ratios are taken within a round,
+ * between turns seconds apart, and then summarised over the rounds.
+ */
+export function interleavedWorkload(spec: InterleavedSpec): Workload {
+  return {
+    key: spec.key,
+    title: spec.title,
+    contenders: spec.contenders,
+    run: (context) => runInterleaved(spec, context),
+  }
+}
+
+async function runInterleaved(spec: InterleavedSpec, context: BenchContext): Promise<WorkloadResult> {
+  const { plan, log } = context
+  const keys = spec.contenders.filter((key) => context.contenders.has(key))
+  const skipped: Partial<Record<ContenderKey, string>> = {}
+  for (const key of spec.contenders) {
+    if (!context.contenders.has(key)) skipped[key] = context.skipped.get(key) ?? 'not started'
+  }
+  const repeats = Math.max(1, Math.round(plan.repeats * (spec.repeatFactor ?? 1)))
+  const phase = (key: ContenderKey, durationMillis: number) =>
+    measurePhase(context.contenders.get(key)!.db, spec.operation, {
+      concurrency: spec.concurrency,
+      durationMillis,
+      primaryPort: context.addresses.primary.port,
+    })
+
+  const loadStart = loadAverage()
+  log(`${spec.key}: warming up ${keys.join(', ')}`)
+  for (const key of keys) await phase(key, plan.warmupMillis)
+  const before = new Map(keys.map((key) => [key, context.contenders.get(key)!.counters?.()]))
+  const turns = new Map<ContenderKey, PhaseResult[]>(keys.map((key) => [key, []]))
+  for (let round = 0; round < repeats; round++) {
+    const order = keys.map((_, i) => keys[(i + round) % keys.length]!)
+    for (const key of order) turns.get(key)!.push(await phase(key, plan.phaseMillis))
+    log(`${spec.key}: round ${round + 1}/${repeats} (${order.join(' ')})`)
+  }
+
+  const contenders: Partial<Record<ContenderKey, ContenderFigures>> = {}
+  for (const key of keys) {
+    const counters = delta(before.get(key), context.contenders.get(key)!.counters?.())
+    contenders[key] = figures(context.contenders.get(key)!.label, turns.get(key)!, counters)
+  }
+  const ratios: Record<string, Spread> = {}
+  const throughputRatios: Record<string, Spread> = {}
+  const cpuRatios: Record<string, Spread> = {}
+  for (const [x, y] of spec.ratios) {
+    const xs = contenders[x]?.repeats
+    const ys = contenders[y]?.repeats
+    if (!xs || !ys) continue
+    ratios[`${x}/${y}`] = roundSpread(spread(xs.map((turn, i) => turn.medianUs / ys[i]!.medianUs)))
+    throughputRatios[`${x}/${y}`] = roundSpread(
+      spread(xs.map((turn, i) => turn.opsPerSec / ys[i]!.opsPerSec)),
+    )
+    cpuRatios[`${x}/${y}`] = roundSpread(
+      spread(xs.map((turn, i) => turn.clientCpuUsPerOp / ys[i]!.clientCpuUsPerOp)),
+    )
+  }
+  const result: WorkloadResult = {
+    key: spec.key,
+    title: spec.title,
+    concurrency: spec.concurrency,
+    repeats,
+    phaseMillis: plan.phaseMillis,
+    contenders,
+    ratios,
+    throughputRatios,
+    cpuRatios,
+    skipped,
+    loadAverage: { start: loadStart, end: loadAverage() },
+    targets: [],
+  }
+  return { ...result, targets: (spec.targets ?? []).map((target) => target(result)) }
+}
+
+function figures(
+  label: string,
+  turns: readonly PhaseResult[],
+  counters: Record<string, number> | undefined,
+): ContenderFigures {
+  const all = new Samples()
+  for (const turn of turns) all.append(turn.latencies)
+  const sortedAll = all.sorted()
+  const operations = sortedAll.length
+  const seconds = turns.reduce((sum, turn) => sum + turn.elapsedMillis, 0) / 1000
+  const reads = turns.reduce((sum, turn) => sum + turn.reads, 0)
+  const replicaReads = turns.reduce((sum, turn) => sum + turn.replicaReads, 0)
+  const errors = turns.reduce((sum, turn) => sum + turn.errors, 0)
+  const cpuMicros = turns.reduce((sum, turn) => sum + turn.cpuMicros, 0)
+  const firstError = turns.find((turn) => turn.firstError)?.firstError
+  return {
+    label,
+    medianUs: round(quantile(sortedAll, 0.5), 1),
+    p99Us: round(quantile(sortedAll, 0.99), 1),
+    opsPerSec: round(operations / seconds, 0),
+    replicaReadShare: reads === 0 ? undefined : round(replicaReads / reads, 4),
+    clientCpuUsPerOp: round(cpuMicros / operations, 1),
+    operations,
+    errors,
+    ...(firstError ? { firstError } : {}),
+    repeats: turns.map((turn) => {
+      const s = turn.latencies.sorted()
+      return {
+        medianUs: round(quantile(s, 0.5), 1),
+        p99Us: round(quantile(s, 0.99), 1),
+        opsPerSec: round(s.length / (turn.elapsedMillis / 1000), 0),
+        clientCpuUsPerOp: round(turn.cpuMicros / s.length, 1),
+      }
+    }),
+    ...(counters ? { counters } : {}),
+  }
+}
+
+function delta(
+  before: Readonly<Record<string, number>> | undefined,
+  after: Readonly<Record<string, number>> | undefined,
+): Record<string, number> | undefined {
+  if (!after) return undefined
+  return Object.fromEntries(Object.entries(after).map(([key, value]) => [key, value - (before?.[key] ?? 0)]))
+}
+
+function loadAverage(): number {
+  return round(loadavg()[0] ?? 0, 2)
+}
+
+function roundSpread(s: Spread): Spread {
+  return { median: round(s.median, 4), min: round(s.min, 4), max: round(s.max, 4) }
+}

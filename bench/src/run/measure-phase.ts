@@ -1,0 +1,82 @@
+import type { Kysely } from 'kysely'
+import type { BenchDatabase } from '../schema.js'
+import { Samples } from '../stats.js'
+import type { Operation } from './operation.js'
+
+/** One contender's turn: every latency, and who served the reads. */
+export interface PhaseResult {
+  /** Latency of every completed operation, in µs. */
+  readonly latencies: Samples
+  readonly elapsedMillis: number
+  readonly reads: number
+  /** Reads whose `inet_server_port()` was not the primary's. */
+  readonly replicaReads: number
+  readonly errors: number
+  readonly firstError: string | undefined
+  /** CPU time (user + system) the bench process spent in the turn, in µs: the client's side of the cost. */
+  readonly cpuMicros: number
+}
+
+/** How long and how wide one turn runs. */
+export interface PhaseOptions {
+  readonly concurrency: number
+  readonly durationMillis: number
+  readonly primaryPort: number
+}
+
+/**
+ * Runs `operation` from `concurrency` workers in a closed loop (each sends its next
+ * operation when the last returns) until the time is up, timing each one.
+ */
+export async function measurePhase(
+  db: Kysely<BenchDatabase>,
+  operation: Operation,
+  options: PhaseOptions,
+): Promise<PhaseResult> {
+  const latencies = new Samples()
+  let reads = 0
+  let replicaReads = 0
+  let errors = 0
+  let firstError: string | undefined
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  const deadline = started + options.durationMillis
+  const worker = async (seed: number) => {
+    const random = xorshift(seed)
+    for (let now = performance.now(); now < deadline; ) {
+      try {
+        const outcome = await operation(db, random)
+        const done = performance.now()
+        latencies.push((done - now) * 1000)
+        now = done
+        if (outcome.kind === 'read') {
+          reads++
+          if (outcome.port !== options.primaryPort) replicaReads++
+        }
+      } catch (error) {
+        errors++
+        firstError ??= (error as Error).message
+        now = performance.now()
+      }
+    }
+  }
+  await Promise.all(
+    Array.from({ length: options.concurrency }, (_, i) => worker(0x9e3779b9 ^ ((i + 1) * 2654435761))),
+  )
+  const elapsedMillis = performance.now() - started
+  const { user, system } = process.cpuUsage(cpu)
+  return { latencies, elapsedMillis, reads, replicaReads, errors, firstError, cpuMicros: user + system }
+}
+
+/** A small, fast, seeded PRNG in [0, 1): the same key sequence for every contender. */
+function xorshift(seed: number): () => number {
+  let state = seed >>> 0 || 1
+  return () => {
+    state ^= state << 13
+    state >>>= 0
+    state ^= state >>> 17
+    state ^= state << 5
+    state >>>= 0
+    return state / 4294967296
+  }
+}

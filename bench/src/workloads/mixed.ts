@@ -1,0 +1,27 @@
+import { interleavedWorkload } from '../run/interleaved-workload.js'
+import { latencyRatioTarget } from '../run/target.js'
+import { mix } from './operations.js'
+import type { Workload } from './workload.js'
+
+/**
+ * 90% point reads, 10% single-row updates, at concurrency 16. Causeway keeps its
+ * default process-wide read-your-writes here: each read must see every earlier
+ * write of the process, so it goes to a replica only once that replica has
+ * replayed the latest write (checked, or waited for briefly), else to the primary.
+ * B and C read whatever the replica has.
+ */
+export const mixedWorkload: Workload = interleavedWorkload({
+  key: 'mixed-c16',
+  title: '90% point reads, 10% single-row updates, concurrency 16',
+  concurrency: 16,
+  contenders: ['A', 'B', 'C', 'D'],
+  ratios: [
+    ['B', 'A'],
+    ['C', 'A'],
+    ['D', 'A'],
+    ['D', 'B'],
+    ['D', 'C'],
+  ],
+  operation: mix(0.1),
+  targets: [latencyRatioTarget('D/C', 1, 'mixed-c16: D faster than pgpool-II', true)],
+})

@@ -1,0 +1,16 @@
+import type { ContenderKey } from '../contenders/contender.js'
+import type { BenchContext } from '../run/bench-context.js'
+import type { WorkloadResult } from '../run/workload-result.js'
+
+/**
+ * One benchmark workload, keyed by the short name it has in `latest.json`. Most are
+ * built with `interleavedWorkload`; a workload that measures something else (a
+ * failover's downtime, say) implements `run` itself.
+ */
+export interface Workload {
+  readonly key: string
+  readonly title: string
+  /** The contenders it needs started. */
+  readonly contenders: readonly ContenderKey[]
+  run(context: BenchContext): Promise<WorkloadResult>
+}
