@@ -1,13 +1,11 @@
 import type pg from 'pg'
-import type { ConsistencyToken } from '../consistency/token.js'
 import { CausewayError, WriteOutcomeUnknownError } from '../errors/causeway-error.js'
-import type { FallbackReason } from '../events/cluster-events.js'
 import { describeStatement } from '../events/event-hub.js'
 import { failureKind } from '../health/failure-kind.js'
-import { hasReplayed } from '../routing/router.js'
 import type { DbNode } from '../topology/db-node.js'
 import { redact } from '../util/redact.js'
 import type { Engine, ExecutionContext } from './engine.js'
+import { readTarget, readTargetNow } from './read-target.js'
 import type { Statement, TransactionOptions } from './statement.js'
 
 /** A cursor class such as `pg-cursor`'s, for streaming. */
@@ -52,8 +50,9 @@ export class RoutedConnection {
   }
 
   /** Runs one statement where it belongs. */
-  async execute(statement: Statement): Promise<pg.QueryResult> {
-    this.#assertOpen()
+  execute(statement: Statement): Promise<pg.QueryResult> {
+    // Not async: every statement passes here, and each async layer costs a hop.
+    if (this.#released || this.#engine.closed) return Promise.reject(this.#closedError())
     if (this.#inTransaction) {
       if (statement.intent !== 'read') this.#transactionWrote = true
       return this.#run(this.#node!, statement)
@@ -80,7 +79,9 @@ export class RoutedConnection {
     const write = statement.intent !== 'read'
     if (!this.#inTransaction) {
       const onPrimary = write || statement.forcePrimary || context.onPrimary || this.#onPrimary
-      node = onPrimary ? await this.#engine.primary() : await this.#chooseReadNode(statement, context)
+      node = onPrimary
+        ? await this.#engine.primary()
+        : await readTarget(this.#engine, statement, context, this.#node, undefined)
       if (onPrimary) this.#onPrimary = true
     } else if (write) {
       this.#transactionWrote = true
@@ -116,7 +117,13 @@ export class RoutedConnection {
       !context.onPrimary &&
       !this.#onPrimary
     const node = onReplica
-      ? await this.#chooseReadNode({ sql: options.sql ?? 'begin', parameters: [], intent: 'read' }, context)
+      ? await readTarget(
+          this.#engine,
+          { sql: options.sql ?? 'begin', parameters: [], intent: 'read' },
+          context,
+          this.#node,
+          undefined,
+        )
       : await this.#engine.primary()
     if (!onReplica) this.#onPrimary = true
     await this.#bind(node)
@@ -199,7 +206,7 @@ export class RoutedConnection {
     context: ExecutionContext,
     retryOn?: DbNode,
   ): Promise<pg.QueryResult> {
-    const node = retryOn ?? (await this.#engine.primary())
+    const node = retryOn ?? this.#engine.topology.primary ?? (await this.#engine.primary())
     this.#onPrimary = true
     let result: pg.QueryResult
     try {
@@ -248,20 +255,37 @@ export class RoutedConnection {
     return result
   }
 
+  /**
+   * A read, with its retries: on another replica after a connection-level failure,
+   * then on the primary; once on the primary after a 25006. The query and its
+   * accounting are inline rather than in `#run`, to keep the common path to one
+   * async layer.
+   */
   async #executeRead(statement: Statement, context: ExecutionContext): Promise<pg.QueryResult> {
-    const tried = new Set<DbNode>()
+    const engine = this.#engine
+    let tried: Set<DbNode> | undefined
     for (;;) {
-      const node = await this.#chooseReadNode(statement, context, tried)
+      const node =
+        readTargetNow(engine, statement, context, this.#node, tried) ??
+        (await readTarget(engine, statement, context, this.#node, tried))
+      node.inFlight++
+      const started = performance.now()
+      let failure: unknown
       try {
-        return await this.#run(node, statement)
+        const client = this.#node === node && this.#client ? this.#client : await this.#bind(node)
+        const result = await client.query(statement.sql, statement.parameters as unknown[])
+        node.served++
+        return result
       } catch (error) {
+        failure = error
         const kind = error instanceof ConnectFailed ? 'connection' : failureKind(error)
-        const primary = this.#engine.topology.primary
+        if (kind === 'connection') this.#unbind(error)
+        const primary = engine.topology.primary
         if (kind === 'read-only' && node !== primary) {
           // A replica refused a "read": it writes after all (a user function, say).
           // Nothing ran there, so run it once on the primary, and say so.
-          this.#engine.stats.misclassifiedWrites++
-          this.#engine.events.emit('misclassified-write', {
+          engine.stats.misclassifiedWrites++
+          engine.events.emit('misclassified-write', {
             node: node.name,
             statement: describeStatement(statement.sql),
             intent: statement.intent,
@@ -279,69 +303,21 @@ export class RoutedConnection {
             },
           )
         }
+        tried ??= new Set()
         tried.add(node)
-        this.#engine.reportFailure(node, unwrapCause(error))
-        this.#engine.stats.readRetries++
-        const next = this.#engine.router.routeRead(context.scope?.token, tried).node ?? primary
-        this.#engine.events.emit('read-retried', {
+        engine.reportFailure(node, unwrapCause(error))
+        engine.stats.readRetries++
+        const next = engine.router.routeRead(context.scope?.token, tried).node ?? primary
+        engine.events.emit('read-retried', {
           from: node.name,
           to: next?.name ?? 'none',
-          error: String((unwrapCause(error) as Error).message),
+          error: redact(String((unwrapCause(error) as Error).message)),
           statement: describeStatement(statement.sql),
         })
+      } finally {
+        this.#finished(node, statement, started, failure)
       }
     }
-  }
-
-  /** The node a read should run on: a bound replica that is still fresh enough, or a new choice. */
-  async #chooseReadNode(
-    statement: Statement,
-    context: ExecutionContext,
-    tried?: ReadonlySet<DbNode>,
-  ): Promise<DbNode> {
-    const engine = this.#engine
-    const scope = context.scope
-    if (scope?.pending) await scope.pending
-    const token = scope?.token
-    if (scope?.primaryOnly) return this.#fallback('not-caught-up', statement)
-    if (token) {
-      const problem = engine.router.tokenProblem(token)
-      if (problem) {
-        engine.stats.staleTokens++
-        engine.events.emit('stale-token', {
-          reason: problem,
-          token: `${token.systemId}/${token.timeline}`,
-          statement: describeStatement(statement.sql),
-        })
-        return engine.primary()
-      }
-    }
-    const bound = this.#node
-    if (bound && !tried?.has(bound) && bound.role === 'replica' && bound.routable && fresh(bound, token))
-      return bound
-    const route = engine.router.routeRead(token, tried)
-    if (route.node) return route.node
-    if (route.waitFor && token && engine.config.consistency.maxWaitMillis > 0) {
-      engine.stats.replayWaits++
-      const caughtUp = await engine.waiter.waitForAny(
-        route.waitFor,
-        token.lsn,
-        engine.config.consistency.maxWaitMillis,
-      )
-      if (caughtUp) {
-        engine.stats.replayWaitsSatisfied++
-        return caughtUp
-      }
-    }
-    return this.#fallback(route.fallback, statement)
-  }
-
-  #fallback(reason: FallbackReason, statement: Statement): Promise<DbNode> {
-    const engine = this.#engine
-    engine.stats.fallbacks[reason]++
-    if (reason !== 'no-replica')
-      engine.events.emit('fallback', { reason, statement: describeStatement(statement.sql) })
-    return engine.primary()
   }
 
   async #afterWrite(node: DbNode, context: ExecutionContext = this.#engine.context()): Promise<void> {
@@ -350,7 +326,7 @@ export class RoutedConnection {
   }
 
   async #run(node: DbNode, statement: Statement): Promise<pg.QueryResult> {
-    const client = await this.#bind(node)
+    const client = this.#node === node && this.#client ? this.#client : await this.#bind(node)
     node.inFlight++
     const started = performance.now()
     let failure: unknown
@@ -363,11 +339,16 @@ export class RoutedConnection {
       if (failureKind(error) === 'connection') this.#unbind(error)
       throw error
     } finally {
-      node.inFlight--
-      const elapsed = performance.now() - started
-      node.recordLatency(elapsed)
-      if (this.#engine.events.has('statement')) this.#report(node, statement, elapsed, failure)
+      this.#finished(node, statement, started, failure)
     }
+  }
+
+  /** The accounting after a statement: in-flight count, latency EWMA, the `statement` event. */
+  #finished(node: DbNode, statement: Statement, started: number, failure: unknown): void {
+    node.inFlight--
+    const elapsed = performance.now() - started
+    node.recordLatency(elapsed)
+    if (this.#engine.events.has('statement')) this.#report(node, statement, elapsed, failure)
   }
 
   #report(node: DbNode, statement: Statement, durationMillis: number, failure: unknown): void {
@@ -417,14 +398,17 @@ export class RoutedConnection {
     return this.#node
   }
 
+  #closedError(): CausewayError {
+    return new CausewayError(
+      'CLOSED',
+      this.#released ? 'this connection was released' : 'the cluster is closed',
+    )
+  }
+
   #assertOpen(): void {
     if (this.#released) throw new CausewayError('CLOSED', 'this connection was released')
     if (this.#engine.closed) throw new CausewayError('CLOSED', 'the cluster is closed')
   }
-}
-
-function fresh(node: DbNode, token: ConsistencyToken | undefined): boolean {
-  return !node.lagging && (!token || hasReplayed(node, token))
 }
 
 function unwrapCause(error: unknown): unknown {

@@ -46,16 +46,27 @@ export function createNode(
     options.options = `${own}-c synchronous_commit=remote_apply`
   }
   const connection = options as pg.ClientConfig
+  // The connect timeout bounds opening a connection (a dead host), set on the
+  // client: as a pool option, pg-pool would also arm and clear a timer on every
+  // checkout, a cost on every statement.
+  const connectTimeout =
+    (connection.connectionTimeoutMillis as number | undefined) ?? resolved.pool.connectionTimeoutMillis
+  const { connectionTimeoutMillis: _, ...poolOptions } = connection
+  class TimedClient extends pg.Client {
+    constructor(config: pg.ClientConfig = {}) {
+      super({ ...config, connectionTimeoutMillis: connectTimeout })
+    }
+  }
   const pool = new pg.Pool({
     max: resolved.pool.max,
     idleTimeoutMillis: resolved.pool.idleTimeoutMillis,
-    connectionTimeoutMillis: resolved.pool.connectionTimeoutMillis,
     ...(resolved.pool.maxLifetimeSeconds === undefined
       ? {}
       : { maxLifetimeSeconds: resolved.pool.maxLifetimeSeconds }),
     // Idle pooled connections must not keep the process alive.
     allowExitOnIdle: true,
-    ...connection,
+    Client: TimedClient,
+    ...poolOptions,
   })
   const node = new DbNode(name, weight, pool, addressOf(config), resolved.health)
   pool.on('error', (error) => onIdleError(node, error))
