@@ -10,8 +10,7 @@ export type SampleQuery = () => Promise<{ lsn: string; timeline: number; systemI
  * and for every other write acknowledged before this query was sent.
  */
 export const SAMPLE_SQL = `select pg_current_wal_insert_lsn()::text as lsn,
-  ('x' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8))::bit(32)::int as timeline,
-  (select system_identifier::text from pg_control_system()) as "systemId"`
+  ('x' || substr(pg_walfile_name(pg_current_wal_insert_lsn()), 1, 8))::bit(32)::int as timeline`
 
 /**
  * Amortised token capture on one primary. Every write asks for a sample taken

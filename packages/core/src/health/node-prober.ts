@@ -1,36 +1,45 @@
 import pg from 'pg'
-import { parseLsn } from '../consistency/lsn.js'
+import { parseLsn, type WalLayout } from '../consistency/lsn.js'
 import type { ProbeResult } from '../topology/db-node.js'
 
 /**
- * One round trip that tells everything routing needs about a server. A standby's
- * timeline is the one it receives (`pg_stat_wal_receiver.received_tli`), or the
- * last restartpoint's when the receiver is not running; a primary's is the
- * timeline of the WAL file it writes.
+ * One round trip that tells everything routing needs about a server, every
+ * interval. A standby's timeline is the one it receives
+ * (`pg_stat_wal_receiver.received_tli`), or the last restartpoint's when the
+ * receiver is not running; a primary's is the timeline of the WAL file it writes.
  */
 const PROBE_SQL = `select
   pg_is_in_recovery() as recovery,
-  (select system_identifier::text from pg_control_system()) as system_id,
   pg_postmaster_start_time()::text as lifetime,
   case when pg_is_in_recovery() then pg_last_wal_replay_lsn()::text else pg_current_wal_lsn()::text end as lsn,
   case when pg_is_in_recovery()
     then coalesce((select received_tli from pg_stat_wal_receiver), (select timeline_id from pg_control_checkpoint()))
     else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int end as timeline,
   (select sender_host || ':' || sender_port from pg_stat_wal_receiver) as upstream,
-  pg_is_in_recovery() and pg_get_wal_replay_pause_state() <> 'not paused' as paused,
+  pg_is_in_recovery() and pg_get_wal_replay_pause_state() <> 'not paused' as paused`
+
+/**
+ * What cannot change while a connection lasts (it would take a new server, and so
+ * a new connection): read once per connection. `pg_control_system()` reads the
+ * control file, and `pg_settings` is a scan of every setting.
+ */
+const IDENTITY_SQL = `select
+  (select system_identifier::text from pg_control_system()) as system_id,
   current_setting('wal_block_size')::int as page_bytes,
   (select setting::int from pg_settings where name = 'wal_segment_size') as segment_bytes`
 
 interface ProbeRow {
   recovery: boolean
-  system_id: string | null
   lifetime: string
   lsn: string | null
   timeline: number | null
   upstream: string | null
   paused: boolean | null
-  page_bytes: number
-  segment_bytes: number
+}
+
+interface Identity {
+  readonly systemId: string | undefined
+  readonly walLayout: WalLayout
 }
 
 /**
@@ -43,6 +52,7 @@ export class NodeProber {
   readonly #config: pg.ClientConfig
   #client: pg.Client | undefined
   #busy = 0
+  #identity: Identity | undefined
   #closed = false
   #connecting: Promise<pg.Client> | undefined
 
@@ -53,19 +63,35 @@ export class NodeProber {
   /** Runs the probe; throws on any failure (the caller feeds the circuit breaker). */
   probe(): Promise<ProbeResult> {
     return this.#use(async (client) => {
+      const identity = this.#identity ?? (await this.#readIdentity(client))
       const { rows } = await client.query<ProbeRow>(PROBE_SQL)
       const row = rows[0]!
       return {
         role: row.recovery ? 'replica' : 'primary',
-        systemId: row.system_id ?? undefined,
+        systemId: identity.systemId,
         lifetime: row.lifetime,
         lsn: row.lsn ? parseLsn(row.lsn) : undefined,
         timeline: row.timeline ?? undefined,
         upstream: row.upstream ?? undefined,
         replayPaused: row.paused === true,
-        walLayout: { pageBytes: row.page_bytes, segmentBytes: row.segment_bytes },
+        walLayout: identity.walLayout,
       }
     })
+  }
+
+  async #readIdentity(client: pg.Client): Promise<Identity> {
+    const { rows } = await client.query<{
+      system_id: string | null
+      page_bytes: number
+      segment_bytes: number
+    }>(IDENTITY_SQL)
+    const row = rows[0]!
+    const identity = {
+      systemId: row.system_id ?? undefined,
+      walLayout: { pageBytes: row.page_bytes, segmentBytes: row.segment_bytes },
+    }
+    if (this.#client === client) this.#identity = identity
+    return identity
   }
 
   /** Reads a replica's replay position now: the fast re-check of a read that waits for its token. */
@@ -141,6 +167,7 @@ export class NodeProber {
   #drop(): void {
     const client = this.#client
     this.#client = undefined
+    this.#identity = undefined
     this.#connecting = undefined
     client?.end().catch(() => {})
   }

@@ -86,9 +86,15 @@ export function createNode(
   const prober = new NodeProber(connection, resolved.health.timeoutMillis)
   const sampler = new LsnSampler(
     async () => {
-      const [row] = await prober.run<{ lsn: string; timeline: number; systemId: string }>(SAMPLE_SQL)
+      const [row] = await prober.run<{ lsn: string; timeline: number }>(SAMPLE_SQL)
       if (!row) throw new Error('token capture returned no row')
-      return row
+      // Known from the first probe; asked for only if a write beat it.
+      const systemId =
+        node.systemId ??
+        (await prober.run<{ id: string }>('select system_identifier::text as id from pg_control_system()'))[0]
+          ?.id
+      if (!systemId) throw new Error('token capture could not read the system identifier')
+      return { ...row, systemId }
     },
     () => node.walLayout,
   )
