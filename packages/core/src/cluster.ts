@@ -8,7 +8,6 @@ import { resolveConfig } from './config/resolve-config.js'
 import type { Engine, EngineStats, ExecutionContext } from './connection/engine.js'
 import { RoutedConnection } from './connection/routed-connection.js'
 import { ConsistencyScope } from './consistency/consistency-scope.js'
-import { formatLsn } from './consistency/lsn.js'
 import { mirror } from './consistency/mirror.js'
 import { ReplayWaiter } from './consistency/replay-waiter.js'
 import { resolveSync } from './consistency/resolve-sync.js'
@@ -23,7 +22,8 @@ import { createBalancer } from './routing/balancers/create-balancer.js'
 import { classifySql } from './routing/classify/classify-sql.js'
 import { loadSqlParser } from './routing/classify/sql-parser.js'
 import { Router } from './routing/router.js'
-import type { ClusterStatus, NodeStatus } from './status/cluster-status.js'
+import { buildStatus } from './status/build-status.js'
+import type { ClusterStatus } from './status/cluster-status.js'
 import { createNode, type NodeMember } from './topology/create-node.js'
 import type { DbNode } from './topology/db-node.js'
 import { LagTracker } from './topology/lag-tracker.js'
@@ -147,43 +147,12 @@ export class Cluster {
 
   /** A snapshot of every node and of the cluster's counters. */
   status(): ClusterStatus {
-    const byAddress = new Map(this.#members.map(({ node }) => [node.address, node.name]))
-    const nodes: NodeStatus[] = this.#members.map(({ node }) => ({
-      name: node.name,
-      role: node.role,
-      state: node.state,
-      reason: node.fencedBecause ?? (node.breaker.state === 'healthy' ? undefined : node.lastError),
-      lsn: node.lsn === undefined ? undefined : formatLsn(node.lsn),
-      timeline: node.timeline,
-      upstream: node.upstream === undefined ? undefined : (byAddress.get(node.upstream) ?? node.upstream),
-      lagBytes: node.role === 'replica' ? node.lagBytes : undefined,
-      lagMillis: node.role === 'replica' ? node.lagMillis : undefined,
-      lagging: node.lagging,
-      replayPaused: node.replayPaused,
-      draining: node.draining,
-      weight: node.weight,
-      inFlight: node.inFlight,
-      served: node.served,
-      failures: node.failures,
-      latencyMillis: Math.round(node.latencyMillis * 1000) / 1000,
-    }))
-    const stats = this.#stats
-    return {
-      primary: this.#topology.primary?.name,
-      timeline: this.#topology.timeline,
-      systemId: this.#topology.systemId,
-      epoch: this.#topology.epoch,
-      failover: this.#config.failover,
-      nodes,
-      fallbacks: { ...stats.fallbacks },
-      readRetries: stats.readRetries,
-      misclassifiedWrites: stats.misclassifiedWrites,
-      staleTokens: stats.staleTokens,
-      replayWaits: stats.replayWaits,
-      replayWaitsSatisfied: stats.replayWaitsSatisfied,
-      mirrorWaits: stats.mirrorWaits,
-      mirrorTimeouts: stats.mirrorTimeouts,
-    }
+    return buildStatus(
+      this.#members.map((m) => m.node),
+      this.#topology,
+      this.#stats,
+      this.#config.failover,
+    )
   }
 
   /** Probes every node now, and returns the resulting status. */

@@ -1,0 +1,59 @@
+import type { EngineStats } from '../connection/engine.js'
+import { formatLsn } from '../consistency/lsn.js'
+import type { DbNode } from '../topology/db-node.js'
+import type { Topology } from '../topology/topology.js'
+import type { ClusterStatus, NodeStatus } from './cluster-status.js'
+
+/**
+ * A snapshot of the cluster, copied out of the live state: names, roles, states,
+ * positions and counters. Nothing in it comes from a node's connection options,
+ * so no credential can reach it.
+ */
+export function buildStatus(
+  nodes: readonly DbNode[],
+  topology: Topology,
+  stats: EngineStats,
+  failover: ClusterStatus['failover'],
+): ClusterStatus {
+  const byAddress = new Map(nodes.map((node) => [node.address, node.name]))
+  return {
+    primary: topology.primary?.name,
+    timeline: topology.timeline,
+    systemId: topology.systemId,
+    epoch: topology.epoch,
+    failover,
+    nodes: nodes.map((node) => nodeStatus(node, byAddress)),
+    fallbacks: { ...stats.fallbacks },
+    readRetries: stats.readRetries,
+    misclassifiedWrites: stats.misclassifiedWrites,
+    staleTokens: stats.staleTokens,
+    replayWaits: stats.replayWaits,
+    replayWaitsSatisfied: stats.replayWaitsSatisfied,
+    mirrorWaits: stats.mirrorWaits,
+    mirrorTimeouts: stats.mirrorTimeouts,
+  }
+}
+
+function nodeStatus(node: DbNode, byAddress: ReadonlyMap<string, string>): NodeStatus {
+  const replica = node.role === 'replica'
+  return {
+    name: node.name,
+    role: node.role,
+    state: node.state,
+    reason: node.fencedBecause ?? (node.breaker.state === 'healthy' ? undefined : node.lastError),
+    lsn: node.lsn === undefined ? undefined : formatLsn(node.lsn),
+    timeline: node.timeline,
+    // A replica's upstream by name when it is one of ours, else as host:port.
+    upstream: node.upstream === undefined ? undefined : (byAddress.get(node.upstream) ?? node.upstream),
+    lagBytes: replica ? node.lagBytes : undefined,
+    lagMillis: replica ? node.lagMillis : undefined,
+    lagging: node.lagging,
+    replayPaused: node.replayPaused,
+    draining: node.draining,
+    weight: node.weight,
+    inFlight: node.inFlight,
+    served: node.served,
+    failures: node.failures,
+    latencyMillis: Math.round(node.latencyMillis * 1000) / 1000,
+  }
+}
