@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -142,6 +142,21 @@ describe('lifecycle', () => {
       timeoutMillis: 5_000,
     })
     expect(await next.primary.isInRecovery()).toBe(false)
+  })
+
+  it('fails with the server’s log tail when a server will not start, and leaves nothing behind', async () => {
+    const error = await startCluster({ replicas: 0, settings: { shared_buffers: 'plenty' } }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    )
+    expect(error?.name).toBe('HarnessError')
+    expect(error?.message).toMatch(/pg1 exited during start/)
+    expect(error?.message).toMatch(/--- server log \(last lines\) ---[\s\S]*shared_buffers/)
+    // No other cluster of this process is open here: none of its directories may remain.
+    const ours = readdirSync('/dev/shm/causeway').filter((entry) =>
+      entry.startsWith(`cluster-${process.pid}-`),
+    )
+    expect(ours).toEqual([])
   })
 
   it('fails with a clear error when a requested port is in use', async () => {
