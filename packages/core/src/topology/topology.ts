@@ -24,6 +24,7 @@ export class Topology {
   readonly #events: EventHub
   readonly #lag: LagTracker
   readonly #follow: boolean
+  readonly #configured: DbNode
   #primary: DbNode | undefined
   #epoch = 1
   #maxTimeline = 0
@@ -39,6 +40,7 @@ export class Topology {
   ) {
     this.#nodes = nodes
     this.#primary = initialPrimary
+    this.#configured = initialPrimary
     this.#events = events
     this.#lag = lag
     this.#follow = follow
@@ -101,45 +103,50 @@ export class Topology {
     this.#wake()
   }
 
-  /** Re-decides the primary and fencing after new observations. */
+  /**
+   * Re-decides the primary and fencing after new observations. Decisions come from
+   * what the nodes show now, never from an earlier fence: probes arrive in any
+   * order, and a node fenced a moment ago as "behind" may be the new primary.
+   */
   evaluate(): void {
     const nodes = this.#nodes()
-    if (this.#systemId === undefined) {
-      this.#systemId = (
-        this.#primary?.systemId !== undefined ? this.#primary : nodes.find((n) => n.role === 'primary')
-      )?.systemId
-    }
+    // The cluster's identity is the configured primary's, so a stray writable node
+    // listed by mistake cannot define it.
+    this.#systemId ??= this.#configured.systemId
     for (const node of nodes) {
-      const sameSystem = node.systemId === undefined || node.systemId === this.#systemId
-      if (sameSystem && node.timeline !== undefined && node.timeline > this.#maxTimeline)
+      if (this.#sameSystem(node) && node.timeline !== undefined && node.timeline > this.#maxTimeline) {
         this.#maxTimeline = node.timeline
+      }
     }
+    const usable = (node: DbNode) =>
+      node.role === 'primary' &&
+      node.timeline === this.#maxTimeline &&
+      node.breaker.state !== 'down' &&
+      this.#sameSystem(node)
     const current = this.#primary
-
-    if (this.#follow) {
-      const usable = (n: DbNode) =>
-        n.role === 'primary' && n.timeline === this.#maxTimeline && n.breaker.state !== 'down'
-      if (!current || !usable(current)) {
-        const candidates = nodes.filter((n) => usable(n) && !n.fencedBecause)
-        if (candidates.length === 1) this.setPrimary(candidates[0]!)
-      }
+    if (this.#follow && (!current || !usable(current))) {
+      const candidates = nodes.filter(usable)
+      // Several writable nodes on the newest timeline is a split brain: not ours to settle.
+      if (candidates.length === 1) this.setPrimary(candidates[0]!)
     }
-
+    const primaryUsable = this.#primary !== undefined && usable(this.#primary)
     for (const node of nodes) {
-      const reason = this.#fenceReason(node)
-      if (reason && !node.fencedBecause) {
-        node.fencedBecause = reason
-        this.#events.emit('node-fenced', { node: node.name, reason })
-      } else if (!reason && node.fencedBecause) {
-        node.fencedBecause = undefined
-        this.#events.emit('node-up', { node: node.name, role: node.role })
-      }
+      const reason = this.#fenceReason(node, primaryUsable)
+      if (reason === node.fencedBecause) continue
+      const wasFenced = node.fencedBecause !== undefined
+      node.fencedBecause = reason
+      if (reason && !wasFenced) this.#events.emit('node-fenced', { node: node.name, reason })
+      else if (!reason) this.#events.emit('node-up', { node: node.name, role: node.role })
     }
     this.#wake()
   }
 
-  #fenceReason(node: DbNode): string | undefined {
-    if (node.systemId !== undefined && this.#systemId !== undefined && node.systemId !== this.#systemId) {
+  #sameSystem(node: DbNode): boolean {
+    return node.systemId === undefined || this.#systemId === undefined || node.systemId === this.#systemId
+  }
+
+  #fenceReason(node: DbNode, primaryUsable: boolean): string | undefined {
+    if (!this.#sameSystem(node)) {
       return `system identifier ${node.systemId} is not the cluster's ${this.#systemId}: a different database cluster`
     }
     if (node.timeline === undefined) return undefined
@@ -148,13 +155,9 @@ export class Topology {
         ? `writable on timeline ${node.timeline}, behind the cluster's timeline ${this.#maxTimeline}: an old primary`
         : `on timeline ${node.timeline}, behind the cluster's timeline ${this.#maxTimeline}`
     }
-    if (node.role === 'primary' && this.#primary && node !== this.#primary && this.#follow) {
-      return `a second writable node besides ${this.#primary.name}`
-    }
-    if (node.role === 'primary' && node !== this.#primary && !this.#follow) {
-      return `writable, but not the configured primary (failover is off)`
-    }
-    return undefined
+    if (node.role !== 'primary' || node === this.#primary) return undefined
+    if (!this.#follow) return 'writable, but not the configured primary (failover is off)'
+    return primaryUsable ? `a second writable node besides ${this.#primary!.name}` : undefined
   }
 
   #wake(): void {

@@ -1,0 +1,111 @@
+import type pg from 'pg'
+import { describe, expect, it } from 'vitest'
+import { EventHub } from '../../src/events/event-hub.js'
+import { DbNode, type ProbeResult } from '../../src/topology/db-node.js'
+import { LagTracker } from '../../src/topology/lag-tracker.js'
+import { Topology } from '../../src/topology/topology.js'
+
+const breaker = { downAfter: 3, upAfter: 2, intervalMillis: 100, maxBackoffMillis: 1_000 }
+const node = (name: string) => new DbNode(name, 1, {} as pg.Pool, `${name}:5432`, breaker)
+
+function observe(n: DbNode, role: 'primary' | 'replica', timeline: number, systemId = '7'): void {
+  const probe: ProbeResult = {
+    role,
+    systemId,
+    lifetime: `${n.name}-1`,
+    lsn: 100n,
+    timeline,
+    upstream: undefined,
+    replayPaused: false,
+    walLayout: { pageBytes: 8192, segmentBytes: 16 << 20 },
+  }
+  n.observe(probe, 0)
+}
+
+function setup(follow = true) {
+  const [p, r1, r2] = [node('p'), node('r1'), node('r2')]
+  const events = new EventHub()
+  const fenced: string[] = []
+  events.on('node-fenced', (e) => fenced.push(e.node))
+  const topology = new Topology(() => [p, r1, r2], p, events, new LagTracker(), follow)
+  observe(p, 'primary', 1)
+  observe(r1, 'replica', 1)
+  observe(r2, 'replica', 1)
+  topology.evaluate()
+  return { p, r1, r2, topology, fenced }
+}
+
+describe('Topology', () => {
+  it('starts with the configured primary and fences nothing', () => {
+    const { p, topology, fenced } = setup()
+    expect(topology.primary).toBe(p)
+    expect(topology.timeline).toBe(1)
+    expect(fenced).toEqual([])
+  })
+
+  // Regression: a cascaded replica that reached the new timeline was probed before
+  // the promoted node; the promoted node was fenced as "behind", then as "a second
+  // writable node", and the cluster had no primary until restart.
+  it('follows a promotion whatever the order of the probes', () => {
+    const { p, r1, r2, topology } = setup()
+    for (let i = 0; i < 3; i++) p.breaker.failure() // the old primary is down
+    observe(r2, 'replica', 2) // r2 already streams timeline 2…
+    topology.evaluate()
+    expect(r1.state).toBe('fenced') // …so r1, still seen on timeline 1, is behind for now
+    observe(r1, 'primary', 2) // then r1's probe shows it promoted
+    topology.evaluate()
+    expect(topology.primary).toBe(r1)
+    expect(r1.state).toBe('healthy')
+    expect(topology.epoch).toBe(2)
+  })
+
+  it('fences an old primary that comes back writable on an older timeline, for good', () => {
+    const { p, r1, topology } = setup()
+    for (let i = 0; i < 3; i++) p.breaker.failure()
+    observe(r1, 'primary', 2)
+    topology.evaluate()
+    expect(topology.primary).toBe(r1)
+    p.breaker.success()
+    p.breaker.success()
+    observe(p, 'primary', 1)
+    topology.evaluate()
+    expect(p.state).toBe('fenced')
+    expect(p.fencedBecause).toMatch(/an old primary/)
+    expect(topology.primary).toBe(r1)
+  })
+
+  it('fences a second writable node while the primary is usable', () => {
+    const { r2, topology, p } = setup()
+    observe(r2, 'primary', 1)
+    topology.evaluate()
+    expect(topology.primary).toBe(p)
+    expect(r2.fencedBecause).toMatch(/a second writable node besides p/)
+  })
+
+  it('picks no primary when two writable nodes share the newest timeline and the old one is gone', () => {
+    const { p, r1, r2, topology } = setup()
+    for (let i = 0; i < 3; i++) p.breaker.failure()
+    observe(r1, 'primary', 2)
+    observe(r2, 'primary', 2)
+    topology.evaluate()
+    expect(topology.primary).toBeUndefined()
+  })
+
+  it('fences a node of another system, and does not let it define the cluster', () => {
+    const { r2, topology } = setup()
+    observe(r2, 'primary', 9, '99')
+    topology.evaluate()
+    expect(topology.timeline).toBe(1)
+    expect(r2.fencedBecause).toMatch(/system identifier 99/)
+  })
+
+  it("with failover 'off', keeps the configured primary and fences any other writable node", () => {
+    const { p, r1, topology } = setup(false)
+    for (let i = 0; i < 3; i++) p.breaker.failure()
+    observe(r1, 'primary', 1)
+    topology.evaluate()
+    expect(topology.primary).toBeUndefined()
+    expect(topology.lastPrimary).toBe(p)
+    expect(r1.fencedBecause).toMatch(/failover is off/)
+  })
+})
