@@ -101,6 +101,24 @@ describe('transactions', () => {
     expect(rows).toEqual([])
   })
 
+  // Regression: Kysely rolls back after a failed COMMIT, and that rollback used to
+  // throw "no transaction is open", hiding the COMMIT's own error.
+  it('surface a COMMIT’s own error (a deferred constraint), not one from the rollback after it', async () => {
+    await f.cluster.primary.query(
+      'create table if not exists deferred (k int, constraint deferred_k unique (k) deferrable initially deferred)',
+    )
+    const error = await f.db
+      .transaction()
+      .execute(async (tx) => {
+        await sql`insert into deferred values (1), (1)`.execute(tx)
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+    expect(error).toMatchObject({ code: '23505', constraint: 'deferred_k' })
+  })
+
   it('keep pg’s own error for a failing statement, SQLSTATE intact', async () => {
     await expect(f.db.insertInto('items').values({ id: 1, label: 'dup' }).execute()).rejects.toMatchObject({
       code: '23505',

@@ -138,6 +138,18 @@ export class RoutedConnection {
    */
   async commit(): Promise<string> {
     const node = this.#requireTransaction('commit')
+    if (node.fencedBecause && this.#transactionWrote) {
+      // Fenced since the transaction began (an old primary after a failover): its
+      // writes must not commit there.
+      await this.rollback()
+      throw new CausewayError(
+        'NODE_FENCED',
+        `the transaction was rolled back: ${node.name} is fenced (${node.fencedBecause})`,
+        {
+          node: node.name,
+        },
+      )
+    }
     let command: string
     try {
       command = (await this.#run(node, { sql: 'commit', parameters: [], intent: 'write' })).command
@@ -157,13 +169,19 @@ export class RoutedConnection {
     return command
   }
 
-  /** Rolls back; nothing was written, so nothing is captured. A transaction whose connection was lost is already gone. */
+  /**
+   * Rolls back; nothing was written, so nothing is captured. With no transaction
+   * open (a COMMIT that failed already ended it, or its connection was lost) this
+   * does nothing, as PostgreSQL only warns: the caller must see the COMMIT's own
+   * error, not one from the rollback that follows it.
+   */
   async rollback(): Promise<void> {
-    if (this.#inTransaction && !this.#client) {
+    if (!this.#inTransaction) return
+    const node = this.#node
+    if (!node || !this.#client) {
       this.#inTransaction = false
       return
     }
-    const node = this.#requireTransaction('rollback')
     try {
       await this.#run(node, { sql: 'rollback', parameters: [], intent: 'read' })
     } finally {

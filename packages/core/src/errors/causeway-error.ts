@@ -6,6 +6,7 @@ export type CausewayErrorCode =
   | 'CLOSED'
   | 'NO_PRIMARY'
   | 'NODE_UNAVAILABLE'
+  | 'NODE_FENCED'
   | 'WRITE_OUTCOME_UNKNOWN'
   | 'SQL_PARSER_UNAVAILABLE'
   | 'TOKEN_INVALID'
