@@ -78,7 +78,15 @@ describe('the HTTP example', () => {
   it('answers a malformed token with 400, not a stale read', async () => {
     const response = await fetch(`${base}/posts/1`, { headers: { 'x-causeway-token': 'cw1.garbage' } })
     expect(response.status).toBe(400)
-    expect(await response.text()).toMatch(/invalid consistency token/)
+    expect(await response.text()).toMatch(/invalid consistency token in the x-causeway-token header/)
+  })
+
+  // Regression: an undecodable cookie threw outside any handler and crashed the server.
+  it('ignores a malformed or undecodable cookie, and keeps serving', async () => {
+    for (const cookie of ['causeway_token=%E0%A4%A', 'causeway_token=cw1.garbage', 'causeway_token=']) {
+      const response = await fetch(`${base}/posts/1`, { headers: { cookie } })
+      expect(response.status).toBe(200)
+    }
   })
 
   it('sends no token from a request that wrote nothing', async () => {

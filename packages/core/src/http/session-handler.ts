@@ -28,7 +28,8 @@ export interface SessionHandlerOptions {
  * Wraps an HTTP handler (node:http, or any framework with Node's request and
  * response) so that each request runs in a read-your-writes session:
  *
- * 1. the token is read from the request header, else from the cookie;
+ * 1. the token is read from the request header, else from the cookie (a malformed
+ *    header is a 400; a malformed cookie is ignored);
  * 2. the handler runs in `cluster.session(…, { token })`;
  * 3. when the handler ends the response, the session's newest token is set as the
  *    response header and cookie. `end()` waits for a token capture still in
@@ -36,8 +37,8 @@ export interface SessionHandlerOptions {
  *    always covers every write of the request.
  *
  * A client (or the browser, through the cookie) sends the token back, and its next
- * request reads its own writes even from another app instance. A malformed token is
- * a 400, never a silent stale read.
+ * request reads its own writes even from another app instance. A malformed token in
+ * the header is a 400, never a silent stale read.
  *
  * @example
  * import { createServer } from 'node:http'
@@ -55,16 +56,18 @@ export function sessionHandler<Req extends TokenRequest, Res extends TokenRespon
   const cookie = options.cookie === undefined ? 'causeway_token' : options.cookie
   const maxAge = options.cookieMaxAgeSeconds ?? 60
   return async (req, res) => {
-    const token = tokenFrom(req, header, cookie)
-    if (token !== undefined) {
-      try {
-        parseToken(token)
-      } catch (error) {
-        ;(res as unknown as { statusCode: number }).statusCode = 400
-        res.end(`${(error as Error).message}\n`)
-        return
-      }
+    const fromHeader = headerToken(req, header)
+    if (fromHeader !== undefined && !valid(fromHeader)) {
+      // A client that sends a bad token asked for a guarantee it cannot have: say so,
+      // without echoing the value back.
+      ;(res as unknown as { statusCode: number }).statusCode = 400
+      res.setHeader('content-type', 'text/plain; charset=utf-8')
+      res.end(`invalid consistency token in the ${header} header\n`)
+      return
     }
+    // A cookie is ambient state, maybe from an older version: a bad one is ignored.
+    const fromCookie = fromHeader === undefined && cookie ? cookieToken(req, cookie) : undefined
+    const token = fromHeader ?? (fromCookie !== undefined && valid(fromCookie) ? fromCookie : undefined)
     await cluster.session(
       async () => {
         attachToken(cluster, res, header, cookie, maxAge)
@@ -75,15 +78,31 @@ export function sessionHandler<Req extends TokenRequest, Res extends TokenRespon
   }
 }
 
-function tokenFrom(req: TokenRequest, header: string, cookie: string | false): string | undefined {
+function valid(token: string): boolean {
+  try {
+    parseToken(token)
+    return true
+  } catch {
+    return false
+  }
+}
+
+function headerToken(req: TokenRequest, header: string): string | undefined {
   const value = req.headers[header]
-  if (typeof value === 'string' && value !== '') return value
-  if (!cookie) return undefined
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+function cookieToken(req: TokenRequest, cookie: string): string | undefined {
   const cookies = req.headers.cookie
   if (typeof cookies !== 'string') return undefined
   for (const part of cookies.split(';')) {
     const [name, ...rest] = part.trim().split('=')
-    if (name === cookie) return decodeURIComponent(rest.join('='))
+    if (name !== cookie) continue
+    try {
+      return decodeURIComponent(rest.join('='))
+    } catch {
+      return undefined
+    }
   }
   return undefined
 }
