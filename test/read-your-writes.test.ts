@@ -1,5 +1,5 @@
 import { type ClusterEvents, MirrorTimeoutError } from '@causeway/core'
-import { CausewayDialect } from '@causeway/kysely'
+import { CausewayDialect, onPrimary } from '@causeway/kysely'
 import type { ClusterNode } from '@causeway/testing'
 import { type Generated, Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -126,6 +126,50 @@ describe('read-your-writes', () => {
     const after = f.dialect.cluster.status()
     expect(servers.every((name) => name !== 'pg1')).toBe(true)
     expect(after.replayWaits).toBe(before.replayWaits)
+  })
+
+  // Regression: a nested session started empty and kept its writes to itself.
+  it('shares tokens between a session and a session nested in it, both ways', async () => {
+    const [paused] = f.cluster.replicas as [ClusterNode]
+    await paused.pauseReplay()
+    try {
+      await f.dialect.cluster.session(async () => {
+        const outer = await f.db
+          .insertInto('notes')
+          .values({ body: 'outer' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+        const inner = await f.dialect.cluster.session(async () => {
+          // The inner session sees the outer write…
+          const seen = await f.db
+            .selectFrom('notes')
+            .select('body')
+            .where('id', '=', outer.id)
+            .executeTakeFirst()
+          expect(seen?.body).toBe('outer')
+          return f.db.insertInto('notes').values({ body: 'inner' }).returning('id').executeTakeFirstOrThrow()
+        })
+        // …and the outer one sees the inner write.
+        const row = await f.db
+          .selectFrom('notes')
+          .select(['body', servedBy()])
+          .where('id', '=', inner.id)
+          .executeTakeFirst()
+        expect(row?.body).toBe('inner')
+        expect(f.nodeAt(row!.served_by)).not.toBe(paused.name)
+      })
+    } finally {
+      await paused.resumeReplay()
+    }
+  })
+
+  // Regression: a read forced to the primary (it may call a function that writes) captured nothing.
+  it('captures a token after a read forced to the primary', async () => {
+    const token = await f.dialect.cluster.session(async () => {
+      await f.db.selectFrom('notes').select('id').limit(1).withPlugin(onPrimary).execute()
+      return f.dialect.cluster.token()
+    })
+    expect(token).toMatch(/^cw1\./)
   })
 
   it('rejects a malformed token with a clear error, never a silent stale read', async () => {

@@ -11,8 +11,8 @@ import { ConsistencyScope } from './consistency/consistency-scope.js'
 import { mirror } from './consistency/mirror.js'
 import { ReplayWaiter } from './consistency/replay-waiter.js'
 import { resolveSync } from './consistency/resolve-sync.js'
-import { parseToken, serializeToken } from './consistency/token.js'
-import { CausewayError } from './errors/causeway-error.js'
+import { type ConsistencyToken, parseToken, serializeToken } from './consistency/token.js'
+import { CausewayError, MirrorTimeoutError } from './errors/causeway-error.js'
 import type { ClusterEventName, ClusterListener } from './events/cluster-events.js'
 import { EventHub } from './events/event-hub.js'
 import { AutoFailover } from './failover/auto-failover.js'
@@ -28,6 +28,7 @@ import { createNode, type NodeMember } from './topology/create-node.js'
 import type { DbNode } from './topology/db-node.js'
 import { LagTracker } from './topology/lag-tracker.js'
 import { Topology } from './topology/topology.js'
+import { redact } from './util/redact.js'
 
 /** Options of {@link Cluster.session}. */
 export interface SessionOptions {
@@ -121,7 +122,13 @@ export class Cluster {
     this.#waiter = new ReplayWaiter((node) => this.#member(node).prober.replayLsn())
     this.#autoFailover =
       this.#config.failover === 'auto'
-        ? new AutoFailover(this.#config, this.#topology, this.#events, () => this.#members)
+        ? new AutoFailover(
+            this.#config,
+            this.#topology,
+            this.#events,
+            () => this.#members,
+            () => this.#monitor.probeAll(),
+          )
         : undefined
     this.#monitor = new HealthMonitor(
       () => this.#members,
@@ -205,9 +212,19 @@ export class Cluster {
     const token = options.token === undefined ? undefined : parseToken(options.token)
     const sync =
       options.sync === undefined ? undefined : options.sync === false ? false : resolveSync(options.sync)
-    const scope = new ConsistencyScope(token, sync === false ? undefined : sync, sync === false)
-    const parent = this.#context.getStore()
-    return this.#context.run({ scope, onPrimary: parent?.onPrimary ?? false }, fn)
+    // A session in a session shares its past both ways; a top-level session starts
+    // afresh and passes its writes on to the process scope.
+    const outer = this.#context.getStore()
+    const parent = outer?.scope ?? this.#processScope
+    const scope = new ConsistencyScope({
+      ...(token ? { token } : {}),
+      ...(sync ? { sync } : {}),
+      syncOff: sync === false,
+      ...(parent
+        ? { parent, inherit: outer?.scope !== undefined && outer.scope !== this.#processScope }
+        : {}),
+    })
+    return this.#context.run({ scope, onPrimary: outer?.onPrimary ?? false }, fn)
   }
 
   /**
@@ -217,8 +234,21 @@ export class Cluster {
    */
   async token(): Promise<string | undefined> {
     const scope = this.#engine.context().scope
-    if (scope?.pending) await scope.pending
-    return scope?.token === undefined ? undefined : serializeToken(scope.token)
+    if (!scope) return undefined
+    if (scope.pending) await scope.pending
+    if (scope.primaryOnly) {
+      // The last write has no token (its capture failed, or its outcome is unknown).
+      // One taken from the primary now covers it, if it committed there.
+      const primary = await this.#primary()
+      await scope.capture(this.#member(primary).sampler.sample())
+      if (scope.primaryOnly) {
+        throw new CausewayError(
+          'NO_PRIMARY',
+          `cannot take a token for this scope's last write from ${primary.name}`,
+        )
+      }
+    }
+    return scope.token === undefined ? undefined : serializeToken(scope.token)
   }
 
   /**
@@ -346,8 +376,15 @@ export class Cluster {
       primary: (avoid) => this.#primary(avoid),
       reportFailure: (node, error) => this.#monitor.reportFailure(node, error),
       refreshTopology: () => this.#monitor.probeAll(),
-      captureWrite: (node, scope) => void scope.capture(this.#member(node).sampler.sample()),
-      mirrorWrite: (scope, node) => this.#mirrorWrite(scope, node),
+      captureWrite: (node, scope) => {
+        const capture = this.#member(node).sampler.sample()
+        if (scope) void scope.capture(capture)
+        // Unobserved when no one mirrors: a failure is the scope's to handle.
+        capture.catch(() => {})
+        return capture
+      },
+      mirrors: (scope) => this.#syncFor(scope) !== undefined,
+      mirrorWrite: (scope, capture) => this.#mirrorWrite(scope, capture),
       control: async (node, sql, parameters) => {
         await this.#member(node).prober.run(sql, [...parameters])
       },
@@ -379,12 +416,28 @@ export class Cluster {
     )
   }
 
-  async #mirrorWrite(scope: ConsistencyScope | undefined, node: DbNode): Promise<void> {
-    const sync: ResolvedSync | undefined = scope?.syncOff ? undefined : (scope?.sync ?? this.#config.sync)
-    if (!sync || sync.method === 'server') return
+  /** The client-side mirroring that applies to a scope's writes, if any. */
+  #syncFor(scope: ConsistencyScope | undefined): ResolvedSync | undefined {
+    const sync = scope?.syncOff ? undefined : (scope?.sync ?? this.#config.sync)
+    return sync && sync.method === 'client' ? sync : undefined
+  }
+
+  async #mirrorWrite(scope: ConsistencyScope | undefined, capture: Promise<ConsistencyToken>): Promise<void> {
+    const sync = this.#syncFor(scope)
+    if (!sync) return
     this.#stats.mirrorWaits++
-    if (scope?.pending) await scope.pending
-    const token = scope?.token ?? (await this.#member(node).sampler.sample())
+    let token: ConsistencyToken
+    try {
+      // This write's own capture: the scope's token could be older if it failed.
+      token = await capture
+    } catch (error) {
+      this.#stats.mirrorTimeouts++
+      throw new MirrorTimeoutError(
+        `the write committed on the primary, but its position could not be read to confirm mirroring: ${redact(String((error as Error).message))}`,
+        [],
+        sync.replicas === 'all' ? this.#replicaNodes().length : sync.replicas,
+      )
+    }
     const result = await mirror(token, this.#replicaNodes(), sync, this.#waiter, this.#events).catch(
       (error) => {
         this.#stats.mirrorTimeouts++

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '../config/config-schema.js'
 import type { ConsistencyScope } from '../consistency/consistency-scope.js'
 import type { ReplayWaiter } from '../consistency/replay-waiter.js'
+import type { ConsistencyToken } from '../consistency/token.js'
 import type { FallbackReason } from '../events/cluster-events.js'
 import type { EventHub } from '../events/event-hub.js'
 import type { Router } from '../routing/router.js'
@@ -45,10 +46,15 @@ export interface Engine {
   reportFailure(node: DbNode, error: unknown): void
   /** Probes every node now (after a 25006 on a write, say). */
   refreshTopology(): Promise<void>
-  /** Starts capturing the token of a write acknowledged by `node`, into `scope`. */
-  captureWrite(node: DbNode, scope: ConsistencyScope): void
+  /**
+   * Starts capturing the token of a write acknowledged by `node`, into `scope`
+   * when there is one. Returns the capture, for mirroring to wait on.
+   */
+  captureWrite(node: DbNode, scope: ConsistencyScope | undefined): Promise<ConsistencyToken>
   /** Runs a control statement (a cancel) on `node` over its own side connection, outside any pool. */
   control(node: DbNode, sql: string, parameters: readonly unknown[]): Promise<void>
-  /** Synchronous mirroring after a write, if the scope or config asks for it. */
-  mirrorWrite(scope: ConsistencyScope | undefined, node: DbNode): Promise<void>
+  /** Whether synchronous mirroring applies to a write in `scope`. */
+  mirrors(scope: ConsistencyScope | undefined): boolean
+  /** Synchronous mirroring of the write whose token `capture` resolves to. */
+  mirrorWrite(scope: ConsistencyScope | undefined, capture: Promise<ConsistencyToken>): Promise<void>
 }

@@ -1,4 +1,5 @@
 import type { ConsistencyToken } from '../consistency/token.js'
+import { CausewayError } from '../errors/causeway-error.js'
 import type { FallbackReason } from '../events/cluster-events.js'
 import { describeStatement } from '../events/event-hub.js'
 import { hasReplayed } from '../routing/router.js'
@@ -53,7 +54,18 @@ export async function readTarget(
   if (scope?.primaryOnly) return fallback(engine, 'not-caught-up', statement)
   const token = scope?.token
   if (token) {
-    const problem = engine.router.tokenProblem(token)
+    let problem = engine.router.tokenProblem(token)
+    if (problem === 'newer') {
+      // Another process saw a failover first: look again before trusting any node.
+      await engine.refreshTopology()
+      problem = engine.router.tokenProblem(token)
+      if (problem === 'newer') {
+        throw new CausewayError(
+          'NO_PRIMARY',
+          `no node of this cluster has reached timeline ${token.timeline}, which this read's token names`,
+        )
+      }
+    }
     if (problem) {
       engine.stats.staleTokens++
       engine.events.emit('stale-token', {

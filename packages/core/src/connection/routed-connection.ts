@@ -101,8 +101,9 @@ export class RoutedConnection {
     } finally {
       node!.inFlight--
       await cursor.close()
+      // Also when the consumer stops early: closing the cursor completes the statement.
+      if (write && !this.#inTransaction) await this.#afterWrite(node!, context)
     }
-    if (write && !this.#inTransaction) await this.#afterWrite(node!, context)
   }
 
   /** Starts a transaction: on a replica when it is `read only` and not serializable, else on the primary. */
@@ -155,6 +156,7 @@ export class RoutedConnection {
       command = (await this.#run(node, { sql: 'commit', parameters: [], intent: 'write' })).command
     } catch (error) {
       if (this.#transactionWrote && failureKind(error) === 'connection') {
+        this.#engine.context().scope?.markUncertain()
         throw new WriteOutcomeUnknownError(
           `the connection to ${node.name} failed during COMMIT: the transaction may or may not have committed`,
           { cause: error, node: node.name },
@@ -164,8 +166,11 @@ export class RoutedConnection {
     } finally {
       this.#inTransaction = false
     }
-    if (command === 'COMMIT' && this.#transactionWrote && node.role !== 'replica')
-      await this.#afterWrite(node)
+    // Every committed transaction on the primary is captured: one whose only writes
+    // the classifier cannot see (a function) must still be read back.
+    if (command === 'COMMIT' && node.role !== 'replica') {
+      await this.#afterWrite(node, this.#engine.context(), this.#transactionWrote)
+    }
     return command
   }
 
@@ -224,6 +229,12 @@ export class RoutedConnection {
     context: ExecutionContext,
     retryOn?: DbNode,
   ): Promise<pg.QueryResult> {
+    const token = context.scope?.token
+    if (!retryOn && token && token.timeline > this.#engine.topology.timeline) {
+      // The scope has seen a newer timeline than this process: a failover it has not
+      // noticed yet. Writing to the primary it knows could write to an old one.
+      await this.#engine.refreshTopology()
+    }
     const node = retryOn ?? this.#engine.topology.primary ?? (await this.#engine.primary())
     this.#onPrimary = true
     let result: pg.QueryResult
@@ -261,6 +272,7 @@ export class RoutedConnection {
         )
       }
       if (kind === 'connection' && statement.intent !== 'read') {
+        context.scope?.markUncertain()
         throw new WriteOutcomeUnknownError(
           `the connection to the primary ${node.name} failed while a write was in flight: it may or may not have ` +
             `committed, and it was not retried (${(error as Error).message})`,
@@ -270,6 +282,8 @@ export class RoutedConnection {
       throw error
     }
     if (statement.intent !== 'read') await this.#afterWrite(node, context)
+    // A forced read may call a function that writes: capture, cheaply, just in case.
+    else if (statement.forcePrimary || context.onPrimary) await this.#afterWrite(node, context, false)
     return result
   }
 
@@ -282,10 +296,20 @@ export class RoutedConnection {
   async #executeRead(statement: Statement, context: ExecutionContext): Promise<pg.QueryResult> {
     const engine = this.#engine
     let tried: Set<DbNode> | undefined
+    let retrying: { from: DbNode; error: unknown } | undefined
     for (;;) {
       const node =
         readTargetNow(engine, statement, context, this.#node, tried) ??
         (await readTarget(engine, statement, context, this.#node, tried))
+      if (retrying) {
+        engine.events.emit('read-retried', {
+          from: retrying.from.name,
+          to: node.name,
+          error: redact(String((retrying.error as Error).message)),
+          statement: describeStatement(statement.sql),
+        })
+        retrying = undefined
+      }
       node.inFlight++
       const started = performance.now()
       let failure: unknown
@@ -325,22 +349,28 @@ export class RoutedConnection {
         tried.add(node)
         engine.reportFailure(node, unwrapCause(error))
         engine.stats.readRetries++
-        const next = engine.router.routeRead(context.scope?.token, tried).node ?? primary
-        engine.events.emit('read-retried', {
-          from: node.name,
-          to: next?.name ?? 'none',
-          error: redact(String((unwrapCause(error) as Error).message)),
-          statement: describeStatement(statement.sql),
-        })
+        retrying = { from: node, error: unwrapCause(error) }
       } finally {
         this.#finished(node, statement, started, failure)
       }
     }
   }
 
-  async #afterWrite(node: DbNode, context: ExecutionContext = this.#engine.context()): Promise<void> {
-    if (context.scope) this.#engine.captureWrite(node, context.scope)
-    await this.#engine.mirrorWrite(context.scope, node)
+  /**
+   * After a statement on the primary: capture its token (in the background) and,
+   * for a write, mirror it when asked. `mirror` is false for forced-primary reads,
+   * captured only because they may call functions that write.
+   */
+  async #afterWrite(
+    node: DbNode,
+    context: ExecutionContext = this.#engine.context(),
+    mirror = true,
+  ): Promise<void> {
+    const engine = this.#engine
+    const mirrors = mirror && engine.mirrors(context.scope)
+    if (!context.scope && !mirrors) return
+    const capture = engine.captureWrite(node, context.scope)
+    if (mirrors) await engine.mirrorWrite(context.scope, capture)
   }
 
   async #run(node: DbNode, statement: Statement): Promise<pg.QueryResult> {

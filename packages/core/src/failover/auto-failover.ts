@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../config/config-schema.js'
+import { parseLsn } from '../consistency/lsn.js'
 import type { EventHub } from '../events/event-hub.js'
 import type { NodeMember } from '../topology/create-node.js'
 import type { DbNode } from '../topology/db-node.js'
@@ -25,16 +26,21 @@ export class AutoFailover {
   #running = false
   #stopped = false
 
+  readonly #refresh: () => Promise<void>
+
+  /** `refresh` probes every node now: the decision must not rest on cached state. */
   constructor(
     config: ResolvedConfig,
     topology: Topology,
     events: EventHub,
     members: () => readonly NodeMember[],
+    refresh: () => Promise<void>,
   ) {
     this.#config = config
     this.#topology = topology
     this.#events = events
     this.#members = members
+    this.#refresh = refresh
     this.#lock = config.autoFailover.lock ?? new InProcessFailoverLock()
   }
 
@@ -56,23 +62,26 @@ export class AutoFailover {
   }
 
   async #failover(from: DbNode): Promise<void> {
-    const release = await this.#lock.acquire().catch(() => undefined)
+    // A user's lock may throw rather than reject: either way, no failover.
+    const release = await Promise.resolve()
+      .then(() => this.#lock.acquire())
+      .catch(() => undefined)
     if (!release) return
     const started = Date.now()
     try {
-      if (this.#topology.primary || this.#stopped) return
+      // Holding the lock, look again: another process may have promoted already.
+      await this.#refresh()
+      const timeline = this.#topology.timeline
+      const writable = this.#members().some(
+        ({ node }) =>
+          node.role === 'primary' && node.breaker.state !== 'down' && (node.timeline ?? 0) >= timeline,
+      )
+      if (this.#topology.primary || writable || this.#stopped) return
       this.#events.emit('failover-started', {
         from: from.name,
         reason: `${from.name} down for ${started - (from.failingSince ?? started)} ms: ${from.lastError ?? 'unreachable'}`,
       })
-      const timeline = this.#topology.timeline
-      const candidates = this.#members()
-        .filter(
-          ({ node }) =>
-            node !== from && node.role === 'replica' && node.routable && node.timeline === timeline,
-        )
-        .sort((a, b) => (a.node.lsn === b.node.lsn ? 0 : (a.node.lsn ?? 0n) > (b.node.lsn ?? 0n) ? -1 : 1))
-      const target = candidates[0]
+      const target = await this.#mostAdvanced(from, timeline)
       if (!target) {
         this.#events.emit('failover-failed', {
           from: from.name,
@@ -90,13 +99,48 @@ export class AutoFailover {
       if (failed.length > 0) {
         this.#events.emit('failover-failed', {
           from: from.name,
-          error: `promoted ${target.node.name}, but could not re-point: ${failed.join('; ')}`,
+          error: redact(`promoted ${target.node.name}, but could not re-point: ${failed.join('; ')}`),
         })
       }
     } catch (error) {
       this.#events.emit('failover-failed', { from: from.name, error: redact((error as Error).message) })
     } finally {
-      await release().catch(() => {})
+      await Promise.resolve()
+        .then(() => release())
+        .catch(() => {})
     }
+  }
+
+  /**
+   * The healthy replica on the current timeline that has received the most WAL,
+   * read now (`pg_last_wal_receive_lsn()`, else the replay position): promoting it
+   * loses the least.
+   */
+  async #mostAdvanced(from: DbNode, timeline: number): Promise<NodeMember | undefined> {
+    const candidates = this.#members().filter(
+      ({ node }) => node !== from && node.role === 'replica' && node.routable && node.timeline === timeline,
+    )
+    const positions = await Promise.all(
+      candidates.map(async (member) => {
+        try {
+          const [row] = await member.prober.run<{ lsn: string | null }>(
+            'select coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text as lsn',
+          )
+          return row?.lsn ? parseLsn(row.lsn) : undefined
+        } catch {
+          return undefined
+        }
+      }),
+    )
+    let best: NodeMember | undefined
+    let bestLsn = -1n
+    candidates.forEach((member, i) => {
+      const lsn = positions[i]
+      if (lsn !== undefined && lsn > bestLsn) {
+        best = member
+        bestLsn = lsn
+      }
+    })
+    return best
   }
 }

@@ -19,7 +19,12 @@ export async function promoteNode(
   members: readonly NodeMember[],
   topology: Topology,
 ): Promise<{ repointed: string[]; failed: string[] }> {
-  const [row] = await target.prober.run<{ promoted: boolean }>('select pg_promote(true, 30) as promoted')
+  // pg_promote waits up to 30 s; so does the client, beyond the probe timeout.
+  const [row] = await target.prober.run<{ promoted: boolean }>(
+    'select pg_promote(true, 30) as promoted',
+    [],
+    35_000,
+  )
   if (!row?.promoted) {
     throw new CausewayError(
       'FAILOVER_FAILED',

@@ -39,7 +39,7 @@ export function failureKind(error: unknown): FailureKind {
   const message = String((error as { message?: unknown } | null)?.message ?? '')
   // pg reports a dropped socket or a connect timeout without a code.
   if (
-    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable|Query read timeout/i.test(
       message,
     )
   ) {

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { parseLsn, type WalLayout } from '../consistency/lsn.js'
 import type { ProbeResult } from '../topology/db-node.js'
+import { failureKind } from './failure-kind.js'
 
 /**
  * One round trip that tells everything routing needs about a server, every
@@ -52,11 +53,21 @@ export class NodeProber {
   readonly #config: pg.ClientConfig
   #client: pg.Client | undefined
   #busy = 0
+  readonly #onConnectionLost: (error: Error) => void
   #identity: Identity | undefined
   #closed = false
   #connecting: Promise<pg.Client> | undefined
 
-  constructor(config: pg.ClientConfig, timeoutMillis: number) {
+  /**
+   * `onConnectionLost` hears of a side connection that broke while idle (a server
+   * restart, say): the node's cached position may belong to its old lifetime.
+   */
+  constructor(
+    config: pg.ClientConfig,
+    timeoutMillis: number,
+    onConnectionLost: (error: Error) => void = () => {},
+  ) {
+    this.#onConnectionLost = onConnectionLost
     this.#config = { ...config, connectionTimeoutMillis: timeoutMillis, query_timeout: timeoutMillis }
   }
 
@@ -105,15 +116,30 @@ export class NodeProber {
     })
   }
 
-  /** Runs an administrative statement (promotion, re-pointing, a cancel) on the side connection. */
-  run<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
-    return this.#use(async (client) => (await client.query<R>(sql, params)).rows)
+  /**
+   * Runs an administrative statement (promotion, re-pointing, a cancel) on the side
+   * connection, bounded by the probe timeout unless `timeoutMillis` says otherwise.
+   */
+  run<R extends pg.QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+    timeoutMillis?: number,
+  ): Promise<R[]> {
+    return this.#use(async (client) => {
+      const config = {
+        text: sql,
+        values: params,
+        ...(timeoutMillis === undefined ? {} : { query_timeout: timeoutMillis }),
+      }
+      return (await client.query<R>(config)).rows
+    })
   }
 
   /**
    * Runs `work` on the side connection. While any work is in flight the socket
-   * keeps the process alive; idle, it does not (close() ends it anyway). Any
-   * failure drops the connection, so that the next use reconnects.
+   * keeps the process alive; idle, it does not (close() ends it anyway). A
+   * connection-level failure drops the connection, so that the next use
+   * reconnects; a statement that merely failed (a permission error) leaves it be.
    */
   async #use<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = await this.#connect()
@@ -121,7 +147,7 @@ export class NodeProber {
     try {
       return await work(client)
     } catch (error) {
-      this.#drop()
+      if (failureKind(error) !== 'statement') this.#drop(client)
       throw error
     } finally {
       if (--this.#busy === 0) refs(client).unref()
@@ -140,10 +166,15 @@ export class NodeProber {
   }
 
   #connect(): Promise<pg.Client> {
+    if (this.#closed) return Promise.reject(new Error('the prober is closed'))
     if (this.#client) return Promise.resolve(this.#client)
     this.#connecting ??= (async () => {
       const client = new pg.Client(this.#config)
-      client.on('error', () => this.#drop())
+      client.on('error', (error) => {
+        if (this.#client !== client) return
+        this.#drop(client)
+        this.#onConnectionLost(error)
+      })
       try {
         await client.connect()
       } catch (error) {
@@ -164,12 +195,13 @@ export class NodeProber {
     return this.#connecting
   }
 
-  #drop(): void {
-    const client = this.#client
-    this.#client = undefined
-    this.#identity = undefined
-    this.#connecting = undefined
-    client?.end().catch(() => {})
+  /** Forgets `client` if it is still the current connection, and ends it. */
+  #drop(client: pg.Client): void {
+    if (this.#client === client) {
+      this.#client = undefined
+      this.#identity = undefined
+    }
+    client.end().catch(() => {})
   }
 }
 

@@ -63,11 +63,17 @@ export class Router {
     return candidates[this.#balancer.pick(candidates)] ?? candidates[0]!
   }
 
-  /** Whether a token can be served by replicas at all, or names another system or an older timeline. */
-  tokenProblem(token: ConsistencyToken): 'system' | 'timeline' | undefined {
+  /**
+   * Whether a token can be served as things stand: `system` (another cluster's),
+   * `timeline` (an older timeline: its write may have been lost in a failover), or
+   * `newer` (a newer timeline than this process has seen: another process saw a
+   * failover first, and this one's view of the primary is out of date).
+   */
+  tokenProblem(token: ConsistencyToken): 'system' | 'timeline' | 'newer' | undefined {
     const systemId = this.#topology.systemId
     if (systemId !== undefined && token.systemId !== systemId) return 'system'
     if (token.timeline < this.#topology.timeline) return 'timeline'
+    if (token.timeline > this.#topology.timeline) return 'newer'
     return undefined
   }
 }

@@ -83,7 +83,9 @@ export function createNode(
       if (message.parameterName === 'in_hot_standby') onHotStandby(node, message.parameterValue === 'on')
     })
   })
-  const prober = new NodeProber(connection, resolved.health.timeoutMillis)
+  const prober = new NodeProber(connection, resolved.health.timeoutMillis, (error) =>
+    onIdleError(node, error),
+  )
   const sampler = new LsnSampler(
     async () => {
       const [row] = await prober.run<{ lsn: string; timeline: number }>(SAMPLE_SQL)

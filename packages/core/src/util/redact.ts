@@ -12,6 +12,8 @@ export function registerSecret(secret: string | undefined): void {
 
 const URL_CREDENTIALS = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*):([^@/\s]*)@/gi
 const KEYWORD_PASSWORD = /(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi
+// SQL: `create role app password 'x'`, `alter user app with encrypted password 'x'`.
+const SQL_PASSWORD = /(\bpassword\s+)('(?:[^']|'')*')/gi
 
 /**
  * Removes credentials from a text.
@@ -20,7 +22,10 @@ const KEYWORD_PASSWORD = /(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi
  * redact('cannot reach postgres://app:s3cret@db2/app') // 'cannot reach postgres://app:***@db2/app'
  */
 export function redact(text: string): string {
-  let out = text.replace(URL_CREDENTIALS, '$1:***@').replace(KEYWORD_PASSWORD, '$1***')
+  let out = text
+    .replace(URL_CREDENTIALS, '$1:***@')
+    .replace(KEYWORD_PASSWORD, '$1***')
+    .replace(SQL_PASSWORD, "$1'***'")
   for (const secret of secrets) if (out.includes(secret)) out = out.replaceAll(secret, '***')
   return out
 }
