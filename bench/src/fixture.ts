@@ -1,12 +1,13 @@
 import type { TestCluster } from '@causeway/testing'
-import { ITEMS_TABLE } from './schema.js'
+import { ITEMS_TABLE, WRITES_TABLE } from './schema.js'
 
 /** Rows in the bench table: small enough to stay in `shared_buffers`, large enough to spread ids. */
 export const ROWS = 10_000
 
 /**
- * Creates and fills the bench table on the primary, then waits until every replica
- * has replayed it, so that no contender's first reads find an empty replica.
+ * Creates and fills the bench table on the primary, and the (empty) table the
+ * write workloads insert into, then waits until every replica has replayed them,
+ * so that no contender's first reads find an empty replica.
  */
 export async function createFixture(cluster: TestCluster, timeoutMillis = 30_000): Promise<void> {
   await cluster.primary.query(`drop table if exists ${ITEMS_TABLE}`)
@@ -24,6 +25,8 @@ export async function createFixture(cluster: TestCluster, timeoutMillis = 30_000
     [ROWS],
   )
   await cluster.primary.query(`vacuum analyze ${ITEMS_TABLE}`)
+  await cluster.primary.query(`drop table if exists ${WRITES_TABLE}`)
+  await cluster.primary.query(`create table ${WRITES_TABLE} (id serial primary key, tag text not null)`)
   const [{ lsn }] = (await cluster.primary.query<{ lsn: string }>(
     'select pg_current_wal_insert_lsn()::text as lsn',
   )) as [{ lsn: string }]

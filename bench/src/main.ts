@@ -31,23 +31,30 @@ if (needed.has('C'))
   pgpool = options.pgpool ? await ensurePgpool(log) : { ok: false, reason: 'left out (--no-pgpool)' }
 
 let causewayBuild: LoadedCauseway | undefined
-if (needed.has('D') || needed.has('D0')) {
+if (needed.has('D') || needed.has('D0') || needed.has('Ds') || workloads.some((w) => w.needsCauseway)) {
   causewayBuild = await loadCauseway({ source: options.source })
   log(`Causeway: ${causewayBuild.build}`)
 }
 
 log('starting a cluster: a primary and 2 replicas')
-// Five contenders keep up to 16 connections per node each, for the whole run.
+// Up to seven contenders keep up to 16 connections per node each, for the whole run.
 const cluster: TestCluster = await startCluster({
   replicas: 2,
   settings: { max_connections: 200 },
   onProgress: log,
 })
 let contenders: Contenders | undefined
+// What workloads started themselves (a failover trial's cluster), closed on a signal too.
+const adopted = new Set<() => Promise<void>>()
+const adopt = (close: () => Promise<void>) => {
+  adopted.add(close)
+  return () => void adopted.delete(close)
+}
 let cleaning: Promise<void> | undefined
 const cleanup = () => {
   cleaning ??= (async () => {
     try {
+      await Promise.allSettled([...adopted].map((close) => close()))
       await contenders?.close()
     } finally {
       await cluster.close()
@@ -87,6 +94,8 @@ try {
     plan: options.plan,
     quick: options.quick,
     log,
+    causeway: causewayBuild?.module,
+    adopt,
   }
   const results: WorkloadResult[] = []
   for (const workload of workloads) {

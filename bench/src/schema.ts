@@ -8,9 +8,17 @@ export interface ItemTable {
   readonly updated_at: Generated<Date>
 }
 
+/** Rows the write workloads insert: `tag` says which session wrote it, and its sequence number. */
+export interface WriteTable {
+  readonly id: Generated<number>
+  readonly tag: string
+}
+
 /** The bench database, as Kysely sees it. */
 export interface BenchDatabase {
   readonly bench_items: ItemTable
+  readonly bench_writes: WriteTable
 }
 
 export const ITEMS_TABLE = 'bench_items'
+export const WRITES_TABLE = 'bench_writes'

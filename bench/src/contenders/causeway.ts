@@ -2,30 +2,43 @@ import { Kysely } from 'kysely'
 import type { ClusterAddresses } from '../cluster-urls.js'
 import type { BenchDatabase } from '../schema.js'
 import type { CausewayModule } from './causeway-module.js'
-import { type Contender, POOL_SETTINGS } from './contender.js'
+import { type Contender, POOL_SETTINGS, plainSession } from './contender.js'
+
+/** Which Causeway contender: defaults, no replicas, or no process-wide read-your-writes. */
+export type CausewayVariant = 'D' | 'D0' | 'Ds'
+
+const LABELS: Record<CausewayVariant, string> = {
+  D: 'Causeway, defaults',
+  D0: 'Causeway, replicas: [] (all on the primary)',
+  Ds: "Causeway, consistency.scope: 'session'",
+}
 
 /**
  * D: Causeway with its defaults (least-busy balancing, process-wide read-your-writes,
- * health checks), and the bench's pool size. With `replicasOff`, D0: everything on
- * the primary, which isolates Causeway's per-query cost against contender A on the
- * same node.
+ * health checks), and the bench's pool size. D0: `replicas: []`, everything on the
+ * primary, which isolates Causeway's per-query cost against contender A on the same
+ * node. Ds: `consistency: { scope: 'session' }`, so that a write outside a session
+ * captures no token (the control for the cost of capture). A session is
+ * `cluster.session()`.
  */
 export function causeway(
   { CausewayDialect }: CausewayModule,
   addresses: ClusterAddresses,
-  options: { replicasOff?: boolean } = {},
+  variant: CausewayVariant = 'D',
 ): Contender {
   const node = ({ url, name }: { url: string; name: string }) => ({ connectionString: url, name })
   const dialect = new CausewayDialect({
     primary: node(addresses.primary),
-    replicas: options.replicasOff ? [] : addresses.replicas.map(node),
+    replicas: variant === 'D0' ? [] : addresses.replicas.map(node),
     pool: POOL_SETTINGS,
+    ...(variant === 'Ds' ? { consistency: { scope: 'session' as const } } : {}),
   })
   const db = new Kysely<BenchDatabase>({ dialect })
   return {
-    key: options.replicasOff ? 'D0' : 'D',
-    label: options.replicasOff ? 'Causeway, replicas: [] (all on the primary)' : 'Causeway, defaults',
+    key: variant,
+    label: LABELS[variant],
     db,
+    session: (fn) => dialect.cluster.session(() => fn(plainSession(db))),
     counters: () => {
       const status = dialect.cluster.status()
       return {

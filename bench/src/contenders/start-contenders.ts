@@ -1,11 +1,13 @@
 import type { ClusterAddresses } from '../cluster-urls.js'
 import type { PgpoolAvailability } from '../pgpool/install-pgpool.js'
+import { bareCapture } from './bare-capture.js'
 import { causeway } from './causeway.js'
 import type { CausewayModule } from './causeway-module.js'
 import type { Contender, ContenderKey } from './contender.js'
 import { kyselyReplication } from './kysely-replication.js'
 import { pgpoolContender } from './pgpool.js'
 import { plainKysely } from './plain-kysely.js'
+import { railsPolicy } from './rails-policy.js'
 
 /** The contenders that started, and why the others did not. */
 export interface Contenders {
@@ -64,9 +66,12 @@ export async function startContenders(
         }
       }
     }
+    if (needed.has('Ac')) await add(bareCapture(addresses.primary))
+    if (needed.has('R')) await add(railsPolicy(addresses))
     if (causewayModule) {
-      if (needed.has('D')) await add(causeway(causewayModule, addresses))
-      if (needed.has('D0')) await add(causeway(causewayModule, addresses, { replicasOff: true }))
+      for (const variant of ['D', 'D0', 'Ds'] as const) {
+        if (needed.has(variant)) await add(causeway(causewayModule, addresses, variant))
+      }
     }
     return contenders
   } catch (error) {

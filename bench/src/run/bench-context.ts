@@ -1,5 +1,6 @@
 import type { TestCluster } from '@causeway/testing'
 import type { ClusterAddresses } from '../cluster-urls.js'
+import type { CausewayModule } from '../contenders/causeway-module.js'
 import type { Contender, ContenderKey } from '../contenders/contender.js'
 
 /** How long each workload runs. */
@@ -23,4 +24,11 @@ export interface BenchContext {
   /** `--quick`: a workload may shorten its own extras too. */
   readonly quick: boolean
   readonly log: (line: string) => void
+  /** `@causeway/kysely` as the D contenders load it; undefined when no workload needs it. */
+  readonly causeway: CausewayModule | undefined
+  /**
+   * Registers something a workload started itself (a failover trial's cluster), so
+   * that an interrupted run closes it too. Returns the function that unregisters it.
+   */
+  readonly adopt: (close: () => Promise<void>) => () => void
 }

@@ -1,15 +1,24 @@
 import { loadavg } from 'node:os'
-import type { ContenderKey } from '../contenders/contender.js'
+import type { Contender, ContenderKey } from '../contenders/contender.js'
 import { quantile, round, Samples, type Spread, spread } from '../stats.js'
 import type { Workload } from '../workloads/workload.js'
 import type { BenchContext } from './bench-context.js'
-import { measurePhase, type PhaseResult } from './measure-phase.js'
+import { measurePhase, type PhaseOptions, type PhaseResult } from './measure-phase.js'
 import type { Operation } from './operation.js'
 import type { Target } from './target.js'
 import type { ContenderFigures, WorkloadResult } from './workload-result.js'
 
-/** A workload of one repeated operation, run by every contender in turn. */
-export interface InterleavedSpec {
+/** Runs one contender's turn: what `measurePhase` does for a workload of one repeated operation. */
+export type TurnRunner = (contender: Contender, options: PhaseOptions) => Promise<PhaseResult>
+
+/**
+ * A workload run by every contender in turn: one repeated `operation`, or a `turn`
+ * runner of its own (read-your-writes: a write, a think time, a read).
+ */
+export type InterleavedSpec = InterleavedBase &
+  ({ readonly operation: Operation } | { readonly turn: TurnRunner })
+
+interface InterleavedBase {
   readonly key: string
   readonly title: string
   readonly concurrency: number
@@ -17,7 +26,6 @@ export interface InterleavedSpec {
   readonly contenders: readonly ContenderKey[]
   /** `[X, Y]` pairs reported as `X/Y`. */
   readonly ratios: readonly (readonly [ContenderKey, ContenderKey])[]
-  readonly operation: Operation
   readonly targets?: readonly Target[]
   /** Rounds relative to the plan's (the overhead workload wants more). Default 1. */
   readonly repeatFactor?: number
@@ -46,8 +54,10 @@ async function runInterleaved(spec: InterleavedSpec, context: BenchContext): Pro
     if (!context.contenders.has(key)) skipped[key] = context.skipped.get(key) ?? 'not started'
   }
   const repeats = Math.max(1, Math.round(plan.repeats * (spec.repeatFactor ?? 1)))
+  const turn: TurnRunner =
+    'turn' in spec ? spec.turn : (contender, options) => measurePhase(contender.db, spec.operation, options)
   const phase = (key: ContenderKey, durationMillis: number) =>
-    measurePhase(context.contenders.get(key)!.db, spec.operation, {
+    turn(context.contenders.get(key)!, {
       concurrency: spec.concurrency,
       durationMillis,
       primaryPort: context.addresses.primary.port,
@@ -136,6 +146,23 @@ function figures(
       }
     }),
     ...(counters ? { counters } : {}),
+    ...writeFigures(turns),
+  }
+}
+
+/** The writes and stale reads of read-your-writes turns; nothing for other turns. */
+function writeFigures(turns: readonly PhaseResult[]): Pick<ContenderFigures, 'writes' | 'staleReads'> {
+  if (!turns.some((turn) => turn.writeLatencies)) return {}
+  const all = new Samples()
+  for (const turn of turns) if (turn.writeLatencies) all.append(turn.writeLatencies)
+  const s = all.sorted()
+  return {
+    writes: {
+      medianUs: round(quantile(s, 0.5), 1),
+      p99Us: round(quantile(s, 0.99), 1),
+      operations: s.length,
+    },
+    staleReads: turns.reduce((sum, turn) => sum + (turn.staleReads ?? 0), 0),
   }
 }
 

@@ -15,6 +15,10 @@ export interface PhaseResult {
   readonly firstError: string | undefined
   /** CPU time (user + system) the bench process spent in the turn, in µs: the client's side of the cost. */
   readonly cpuMicros: number
+  /** Read-your-writes turns: `latencies` are the reads, and these the writes before them, in µs. */
+  readonly writeLatencies?: Samples
+  /** Read-your-writes turns: reads that did not see the session's own write. */
+  readonly staleReads?: number
 }
 
 /** How long and how wide one turn runs. */

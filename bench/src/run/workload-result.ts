@@ -26,6 +26,13 @@ export interface ContenderFigures {
   }[]
   /** What the contender counted about itself during the workload (Causeway's routing counters). */
   readonly counters?: Readonly<Record<string, number>>
+  /**
+   * Read-your-writes workloads only: the writes, each followed by a read of its row
+   * (`medianUs`, `p99Us`, `opsPerSec` and `operations` above are then the reads).
+   */
+  readonly writes?: { readonly medianUs: number; readonly p99Us: number; readonly operations: number }
+  /** Read-your-writes workloads only: reads that missed the session's own write (row missing or wrong). */
+  readonly staleReads?: number
 }
 
 /** A target's verdict. */
@@ -53,4 +60,36 @@ export interface WorkloadResult {
   /** The machine's 1-minute load average before and after; above the core count, expect wide spreads. */
   readonly loadAverage: { readonly start: number; readonly end: number }
   readonly targets: readonly TargetOutcome[]
+  /** Failover workloads only (they have no contenders): the timings of each trial. */
+  readonly failover?: FailoverFigures
+}
+
+/** One failover trial: a fresh cluster, a writer loop, the primary killed. Times in ms from the kill. */
+export interface FailoverTrialResult {
+  /** From just before the SIGKILL to the end of the first write that succeeded after it. */
+  readonly killToFirstWriteMs: number | undefined
+  /** `follow`: from the outside promotion's end (the new primary writable) to that write. */
+  readonly promotionToFirstWriteMs?: number
+  /** `follow`: when the outside promotion was done. */
+  readonly promotedAtMs?: number
+  /** When Causeway emitted `failover-started` / `failover-completed` / `primary-changed`. */
+  readonly events: Readonly<Record<string, number>>
+  /** The node the first write after the kill went to. */
+  readonly newPrimary: string | undefined
+  /** Writes that succeeded before the kill (the loop was running). */
+  readonly writesBefore: number
+  /** Failed writes between the kill and the first success, by `error.code`. */
+  readonly errors: Readonly<Record<string, number>>
+  /** Why the trial produced no figure (no write within the time limit, or a harness error). */
+  readonly failure?: string
+}
+
+/** A failover workload's figures: every trial, and the spreads over the trials that produced a write. */
+export interface FailoverFigures {
+  readonly mode: 'follow' | 'auto'
+  readonly trials: readonly FailoverTrialResult[]
+  readonly killToFirstWriteMs: Spread | undefined
+  readonly promotionToFirstWriteMs?: Spread
+  /** Failed writes over every trial, by `error.code`. */
+  readonly errors: Readonly<Record<string, number>>
 }

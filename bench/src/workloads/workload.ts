@@ -12,5 +12,7 @@ export interface Workload {
   readonly title: string
   /** The contenders it needs started. */
   readonly contenders: readonly ContenderKey[]
+  /** Needs `@causeway/kysely` loaded though it starts no contender (the failover workloads). */
+  readonly needsCauseway?: boolean
   run(context: BenchContext): Promise<WorkloadResult>
 }
