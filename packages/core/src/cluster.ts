@@ -119,7 +119,10 @@ export class Cluster {
       this.#topology,
       createBalancer(this.#config.balancer),
     )
-    this.#waiter = new ReplayWaiter((node) => this.#member(node).prober.replayLsn())
+    this.#waiter = new ReplayWaiter(
+      (node) => this.#member(node).prober.replayLsn(),
+      this.#config.consistency.replayPollMillis,
+    )
     this.#autoFailover =
       this.#config.failover === 'auto'
         ? new AutoFailover(
@@ -235,7 +238,7 @@ export class Cluster {
   async token(): Promise<string | undefined> {
     const scope = this.#engine.context().scope
     if (!scope) return undefined
-    if (scope.pending) await scope.pending
+    await scope.settle()
     if (scope.primaryOnly) {
       // The last write has no token (its capture failed, or its outcome is unknown).
       // One taken from the primary now covers it, if it committed there.
@@ -332,6 +335,7 @@ export class Cluster {
   async #close(): Promise<void> {
     this.#closed = true
     this.#monitor.stop()
+    this.#waiter.stop()
     this.#autoFailover?.stop()
     const results = await Promise.allSettled(
       this.#members.flatMap(({ node, prober }) => [node.pool.end(), prober.close()]),
@@ -383,6 +387,7 @@ export class Cluster {
         capture.catch(() => {})
         return capture
       },
+      deferCapture: (node, scope) => scope.captureLater(this.#member(node).sampler),
       mirrors: (scope) => this.#syncFor(scope) !== undefined,
       mirrorWrite: (scope, capture) => this.#mirrorWrite(scope, capture),
       control: async (node, sql, parameters) => {

@@ -58,9 +58,20 @@ export interface ClusterConfig {
      * of the process; `'session'` keeps tokens only inside sessions.
      */
     readonly scope?: 'process' | 'session'
+    /**
+     * When a write's token is captured: `'lazy'` (default) when the scope next
+     * needs it (a read, `token()`), so writes pay nothing; `'eager'` at once in the
+     * background, so a read long after the write does not wait for the capture,
+     * at the price of a small query per write burst.
+     */
+    readonly capture?: 'lazy' | 'eager'
     /** How long a read may wait for a replica to replay its token before it goes to the primary. Default 50 ms. */
     readonly maxWaitMillis?: number
-    /** How often replicas' replay positions are polled. Default 100 ms. */
+    /**
+     * While reads wait for replicas to replay their tokens, and for a short while
+     * after, replay positions are re-read this often (besides every health probe).
+     * Default 5 ms.
+     */
     readonly replayPollMillis?: number
   }
   /** Synchronous mirroring for every write. Default: off (asynchronous). */

@@ -41,11 +41,12 @@ export const clusterConfigSchema = z
     consistency: z
       .object({
         scope: z.enum(['process', 'session']).default('process'),
+        capture: z.enum(['lazy', 'eager']).default('lazy'),
         maxWaitMillis: millis.default(50),
-        replayPollMillis: z.number().int().min(5).default(100),
+        replayPollMillis: z.number().int().min(1).default(5),
       })
       .strict()
-      .default({ scope: 'process', maxWaitMillis: 50, replayPollMillis: 100 }),
+      .default({ scope: 'process', capture: 'lazy', maxWaitMillis: 50, replayPollMillis: 5 }),
     sync: syncSchema.optional(),
     health: z
       .object({

@@ -53,6 +53,8 @@ export interface Engine {
   captureWrite(node: DbNode, scope: ConsistencyScope | undefined): Promise<ConsistencyToken>
   /** Runs a control statement (a cancel) on `node` over its own side connection, outside any pool. */
   control(node: DbNode, sql: string, parameters: readonly unknown[]): Promise<void>
+  /** Records a write acknowledged by `node`, to capture when `scope` next needs its token (lazy). */
+  deferCapture(node: DbNode, scope: ConsistencyScope): void
   /** Whether synchronous mirroring applies to a write in `scope`. */
   mirrors(scope: ConsistencyScope | undefined): boolean
   /** Synchronous mirroring of the write whose token `capture` resolves to. */

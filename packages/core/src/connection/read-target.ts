@@ -25,7 +25,7 @@ export function readTargetNow(
   tried: ReadonlySet<DbNode> | undefined,
 ): DbNode | undefined {
   const scope = context.scope
-  if (scope?.pending) return undefined
+  if (scope?.pending || scope?.deferred) return undefined
   if (scope?.primaryOnly) return fallbackNow(engine, 'not-caught-up', statement)
   const token = scope?.token
   if (token && engine.router.tokenProblem(token)) return undefined
@@ -50,7 +50,8 @@ export async function readTarget(
   tried: ReadonlySet<DbNode> | undefined,
 ): Promise<DbNode> {
   const scope = context.scope
-  if (scope?.pending) await scope.pending
+  const capture = scope?.settle()
+  if (capture) await capture
   if (scope?.primaryOnly) return fallback(engine, 'not-caught-up', statement)
   const token = scope?.token
   if (token) {

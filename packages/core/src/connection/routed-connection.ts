@@ -367,10 +367,15 @@ export class RoutedConnection {
     mirror = true,
   ): Promise<void> {
     const engine = this.#engine
-    const mirrors = mirror && engine.mirrors(context.scope)
-    if (!context.scope && !mirrors) return
-    const capture = engine.captureWrite(node, context.scope)
-    if (mirrors) await engine.mirrorWrite(context.scope, capture)
+    const scope = context.scope
+    const mirrors = mirror && engine.mirrors(scope)
+    if (mirrors) {
+      // Mirroring needs this write's position now.
+      await engine.mirrorWrite(scope, engine.captureWrite(node, scope))
+    } else if (scope) {
+      if (engine.config.consistency.capture === 'eager') engine.captureWrite(node, scope)
+      else engine.deferCapture(node, scope)
+    }
   }
 
   async #run(node: DbNode, statement: Statement): Promise<pg.QueryResult> {

@@ -22,14 +22,22 @@ export interface ScopeOptions {
   readonly inherit?: boolean
 }
 
+/** Takes a token on one node: any sample taken after a write was acknowledged covers it. */
+export interface TokenSource {
+  sample(): Promise<ConsistencyToken>
+}
+
 /**
  * Where the token of a run of work lives: a `cluster.session()`, or the process
- * scope outside any session. A write's token is captured in the background after
- * it is acknowledged; the scope's next read waits for that capture, not the write.
+ * scope outside any session. A write's token is captured after it is acknowledged,
+ * never on its own path: at once in the background (`eager`), or when the scope
+ * next needs it, to read or to hand it over (`lazy`). Reads wait for the capture.
  */
 export class ConsistencyScope {
   #token: ConsistencyToken | undefined
   #pending: Promise<void> | undefined
+  /** Nodes written to since their last capture, with lazy capture. */
+  #deferred: Set<TokenSource> | undefined
   /** Captures are numbered in the order they were asked for. */
   #captures = 0
   /** The newest capture that failed; a later successful one covers its write. */
@@ -46,6 +54,7 @@ export class ConsistencyScope {
     if (parent && options.inherit) {
       this.#token = parent.token
       if (parent.pending) this.#inherit(parent.pending)
+      if (parent.#deferred) this.#deferred = new Set(parent.#deferred)
       if (parent.primaryOnly) this.#uncertainAfter = 0
     }
     if (options.token) this.#token = mergeTokens(this.#token, options.token)
@@ -60,6 +69,28 @@ export class ConsistencyScope {
 
   /** Every capture in flight, settled together; undefined when none. */
   get pending(): Promise<void> | undefined {
+    return this.#pending
+  }
+
+  /** Whether writes wait to be captured (lazy capture): a read must call {@link settle} first. */
+  get deferred(): boolean {
+    return this.#deferred !== undefined
+  }
+
+  /** Records a write on `source`'s node, to capture when the scope next needs its token. */
+  captureLater(source: TokenSource): void {
+    this.#deferred ??= new Set()
+    this.#deferred.add(source)
+    this.#parent?.captureLater(source)
+  }
+
+  /** Starts the captures deferred so far; resolves when every capture has settled. */
+  settle(): Promise<void> | undefined {
+    const deferred = this.#deferred
+    if (deferred) {
+      this.#deferred = undefined
+      for (const source of deferred) this.capture(source.sample(), source)
+    }
     return this.#pending
   }
 
@@ -82,7 +113,7 @@ export class ConsistencyScope {
    * A capture covers every write acknowledged before it was asked for, so a
    * successful one also covers earlier failed ones.
    */
-  capture(token: Promise<ConsistencyToken>): Promise<void> {
+  capture(token: Promise<ConsistencyToken>, source?: TokenSource): Promise<void> {
     const number = ++this.#captures
     const settled = token.then(
       (value) => {
@@ -99,8 +130,18 @@ export class ConsistencyScope {
     const prior = this.#pending
     const all = prior ? Promise.all([prior, settled]).then(() => undefined) : settled
     this.#inherit(all)
-    this.#parent?.capture(token)
+    // A capture started after the write also covers it for the parent.
+    const parent = this.#parent
+    if (parent) {
+      if (source) parent.#covered(source)
+      parent.capture(token, source)
+    }
     return all
+  }
+
+  #covered(source: TokenSource): void {
+    this.#deferred?.delete(source)
+    if (this.#deferred?.size === 0) this.#deferred = undefined
   }
 
   #inherit(pending: Promise<void>): void {

@@ -15,19 +15,32 @@ interface Waiter {
  * replica visibility here is 0.25–0.3 ms).
  *
  * Each replica is re-checked with a fast query (`pg_last_wal_replay_lsn()`), once
- * at once and then at growing gaps (1, 2, 4… up to 8 ms). Checks are shared: one
- * loop per replica serves every waiting read, and every answer raises the cached
- * position for all later reads too.
+ * at once and then every `pollMillis`. Checks are shared: one loop per replica
+ * serves every waiting read, and every answer raises the cached position for all
+ * later reads too. The loop goes on for `warmMillis` after the last wait began, so
+ * that under a read-after-write load the cached positions stay fresh and most
+ * reads need not wait at all; with no such load, it stops.
  */
 export class ReplayWaiter {
   readonly #check: ReplayCheck
   readonly #waiters = new Map<DbNode, Set<Waiter>>()
   readonly #looping = new Set<DbNode>()
+  readonly #warmUntil = new Map<DbNode, number>()
   readonly #now: () => number
+  readonly #pollMillis: number
+  readonly #warmMillis: number
+  #stopped = false
 
-  constructor(check: ReplayCheck, now: () => number = Date.now) {
+  constructor(check: ReplayCheck, pollMillis = 5, warmMillis = 250, now: () => number = Date.now) {
     this.#check = check
+    this.#pollMillis = pollMillis
+    this.#warmMillis = warmMillis
     this.#now = now
+  }
+
+  /** Ends every polling loop (the cluster is closing). */
+  stop(): void {
+    this.#stopped = true
   }
 
   /**
@@ -57,6 +70,7 @@ export class ReplayWaiter {
           this.#waiters.set(node, set)
         }
         set.add(waiter)
+        this.#warmUntil.set(node, this.#now() + this.#warmMillis)
         if (!this.#looping.has(node)) void this.#loop(node)
       }
     })
@@ -64,11 +78,11 @@ export class ReplayWaiter {
 
   async #loop(node: DbNode): Promise<void> {
     this.#looping.add(node)
-    let gap = 0
     try {
       for (;;) {
         const waiters = this.#waiters.get(node)
-        if (!waiters || waiters.size === 0) return
+        const waiting = waiters !== undefined && waiters.size > 0
+        if (this.#stopped || (!waiting && this.#now() >= (this.#warmUntil.get(node) ?? 0))) return
         let position: Lsn | undefined
         try {
           position = await this.#check(node)
@@ -78,11 +92,14 @@ export class ReplayWaiter {
         }
         if (position !== undefined) {
           node.advance(position, this.#now())
-          for (const waiter of [...waiters]) if (position >= waiter.lsn) waiter.resolve(node)
+          if (waiters) for (const waiter of [...waiters]) if (position >= waiter.lsn) waiter.resolve(node)
         }
-        if (waiters.size === 0) return
-        gap = gap === 0 ? 1 : Math.min(gap * 2, 8)
-        await new Promise((resolve) => setTimeout(resolve, gap))
+        const stillWaiting = waiters !== undefined && waiters.size > 0
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.#pollMillis)
+          // A read waits on this loop: keep the process alive then, not while only warm.
+          if (!stillWaiting) timer.unref()
+        })
       }
     } finally {
       this.#looping.delete(node)
