@@ -322,7 +322,7 @@ export class Cluster {
     this.#membersVersion++
     this.#monitor.unwatch(member.node)
     // pool.end() waits for checked-out clients to come back: that is the drain.
-    await Promise.all([member.node.pool.end(), member.prober.close()])
+    await Promise.all([member.node.pool.end(), member.prober.close(), member.capturer.close()])
     this.#events.emit('replica-removed', { node: name })
   }
 
@@ -338,7 +338,11 @@ export class Cluster {
     this.#waiter.stop()
     this.#autoFailover?.stop()
     const results = await Promise.allSettled(
-      this.#members.flatMap(({ node, prober }) => [node.pool.end(), prober.close()]),
+      this.#members.flatMap(({ node, prober, capturer }) => [
+        node.pool.end(),
+        prober.close(),
+        capturer.close(),
+      ]),
     )
     this.#events.clear()
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')

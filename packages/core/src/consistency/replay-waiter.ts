@@ -14,8 +14,8 @@ interface Waiter {
  * the cached positions say "not yet", which right after a write is the rule (median
  * replica visibility here is 0.25–0.3 ms).
  *
- * Each replica is re-checked with a fast query (`pg_last_wal_replay_lsn()`), once
- * at once and then every `pollMillis`. Checks are shared: one loop per replica
+ * Each replica is re-checked with a fast query (`pg_last_wal_replay_lsn()`): at
+ * once, then at growing gaps (1, 2, 4… ms, up to `pollMillis`) while reads wait. Checks are shared: one loop per replica
  * serves every waiting read, and every answer raises the cached position for all
  * later reads too. The loop goes on for `warmMillis` after the last wait began, so
  * that under a read-after-write load the cached positions stay fresh and most
@@ -78,6 +78,8 @@ export class ReplayWaiter {
 
   async #loop(node: DbNode): Promise<void> {
     this.#looping.add(node)
+    // Replay usually takes a fraction of a millisecond: the first re-checks come fast.
+    let gap = 1
     try {
       for (;;) {
         const waiters = this.#waiters.get(node)
@@ -95,8 +97,10 @@ export class ReplayWaiter {
           if (waiters) for (const waiter of [...waiters]) if (position >= waiter.lsn) waiter.resolve(node)
         }
         const stillWaiting = waiters !== undefined && waiters.size > 0
+        const delay = stillWaiting ? Math.min(gap, this.#pollMillis) : this.#pollMillis
+        gap = stillWaiting ? gap * 2 : 1
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, this.#pollMillis)
+          const timer = setTimeout(resolve, delay)
           // A read waits on this loop: keep the process alive then, not while only warm.
           if (!stillWaiting) timer.unref()
         })

@@ -10,6 +10,8 @@ import { DbNode } from './db-node.js'
 export interface NodeMember {
   readonly node: DbNode
   readonly prober: NodeProber
+  /** The side connection token captures use. */
+  readonly capturer: NodeProber
   readonly sampler: LsnSampler
   /** The `pg` connection options (never shown: they hold the password). */
   readonly connection: pg.ClientConfig
@@ -86,21 +88,25 @@ export function createNode(
   const prober = new NodeProber(connection, resolved.health.timeoutMillis, (error) =>
     onIdleError(node, error),
   )
+  // Token captures get a side connection of their own (opened on first use, so only
+  // on a primary): they must not queue behind probes and replay checks.
+  const capturer = new NodeProber(connection, resolved.health.timeoutMillis)
   const sampler = new LsnSampler(
     async () => {
-      const [row] = await prober.run<{ lsn: string; timeline: number }>(SAMPLE_SQL)
+      const [row] = await capturer.run<{ lsn: string; timeline: number }>(SAMPLE_SQL)
       if (!row) throw new Error('token capture returned no row')
       // Known from the first probe; asked for only if a write beat it.
       const systemId =
         node.systemId ??
-        (await prober.run<{ id: string }>('select system_identifier::text as id from pg_control_system()'))[0]
-          ?.id
+        (
+          await capturer.run<{ id: string }>('select system_identifier::text as id from pg_control_system()')
+        )[0]?.id
       if (!systemId) throw new Error('token capture could not read the system identifier')
       return { ...row, systemId }
     },
     () => node.walLayout,
   )
-  return { node, prober, sampler, connection }
+  return { node, prober, capturer, sampler, connection }
 }
 
 function addressOf(config: NodeConfig): string {
