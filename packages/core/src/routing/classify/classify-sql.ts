@@ -1,20 +1,6 @@
 import type { Classification } from '../intent.js'
-import { LruCache } from './lru-cache.js'
-import { loadedSqlParser } from './sql-parser.js'
+import { cachedClassifier, PLAIN_READ } from './classification-cache.js'
 import { isWriteFunction } from './write-functions.js'
-
-/** How many distinct SQL texts keep their classification. */
-const CACHE_ENTRIES = 2_000
-/**
- * Longer texts are classified but not cached: 2,000 multi-megabyte bulk statements
- * would pin gigabytes, and a text that long costs far more to run than to parse.
- */
-const MAX_CACHED_LENGTH = 10_000
-
-const PLAIN_READ: Classification = Object.freeze({ intent: 'read', reason: 'plain read' })
-const NOT_LOADED: Classification = Object.freeze({ intent: 'unknown', reason: 'sql parser not loaded' })
-
-const cache = new LruCache<string, Classification>(CACHE_ENTRIES)
 
 const DML: Readonly<Record<string, string>> = {
   InsertStmt: 'INSERT',
@@ -48,16 +34,9 @@ const LOCK_STRENGTH: Readonly<Record<string, string>> = {
  * classifySql('select 1; select 2')
  * // { intent: 'write', reason: '2 statements' }
  */
-export function classifySql(sql: string): Classification {
-  const cached = cache.get(sql)
-  if (cached !== undefined) return cached
-  const parser = loadedSqlParser()
-  // Not cached: the same text must be parsed properly once the parser is ready.
-  if (parser === undefined) return NOT_LOADED
-  const result = classifyUncached(sql, parser.parseSync)
-  if (sql.length <= MAX_CACHED_LENGTH) cache.set(sql, result)
-  return result
-}
+export const classifySql: (sql: string) => Classification = cachedClassifier((sql, parser) =>
+  classifyUncached(sql, parser.parseSync),
+)
 
 function classifyUncached(sql: string, parseSync: (sql: string) => unknown): Classification {
   // The server stops reading a query at NUL and the WASM parser would too, silently

@@ -1,17 +1,7 @@
 import type { ScanToken } from 'libpg-query'
 import type { Classification } from '../intent.js'
-import { LruCache } from './lru-cache.js'
-import { loadedSqlParser } from './sql-parser.js'
+import { cachedClassifier, PLAIN_READ } from './classification-cache.js'
 import { isWriteFunction } from './write-functions.js'
-
-const CACHE_ENTRIES = 2_000
-/** Longer fragments are scanned but not cached, so the cache's memory stays bounded. */
-const MAX_CACHED_LENGTH = 10_000
-
-const PLAIN_READ: Classification = Object.freeze({ intent: 'read', reason: 'plain read' })
-const NOT_LOADED: Classification = Object.freeze({ intent: 'unknown', reason: 'sql parser not loaded' })
-
-const cache = new LruCache<string, Classification>(CACHE_ENTRIES)
 
 /**
  * Keywords that never belong in a read. Besides DML and DDL this has the statement
@@ -53,16 +43,9 @@ const LOCK_AFTER_FOR: Readonly<Record<string, string>> = {
  * scanSqlFragment("lower('nextval(')")      // { intent: 'read', reason: 'plain read' }
  * scanSqlFragment("'abc")                   // { intent: 'unknown', reason: 'fragment does not scan …' }
  */
-export function scanSqlFragment(text: string): Classification {
-  const cached = cache.get(text)
-  if (cached !== undefined) return cached
-  const parser = loadedSqlParser()
-  // Not cached: the same text must be scanned properly once the parser is ready.
-  if (parser === undefined) return NOT_LOADED
-  const result = scanUncached(text, parser.scanSync)
-  if (text.length <= MAX_CACHED_LENGTH) cache.set(text, result)
-  return result
-}
+export const scanSqlFragment: (text: string) => Classification = cachedClassifier((text, parser) =>
+  scanUncached(text, parser.scanSync),
+)
 
 function scanUncached(text: string, scanSync: (text: string) => { tokens: ScanToken[] }): Classification {
   // The lexer would stop at NUL and never see what follows it.
