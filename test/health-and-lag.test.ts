@@ -113,7 +113,12 @@ describe('lag', () => {
         )
       }
       expect(back.has(paused.name)).toBe(true)
-      expect(events).toEqual([`lagging ${paused.name}`, `caught-up ${paused.name}`])
+      // The live replica may cross the bound for a moment while it replays the big update; the
+      // paused one must have crossed it exactly once each way.
+      expect(events.filter((e) => e.endsWith(` ${paused.name}`))).toEqual([
+        `lagging ${paused.name}`,
+        `caught-up ${paused.name}`,
+      ])
     } finally {
       offLagging()
       offCaughtUp()
