@@ -64,8 +64,3 @@ export function normalizeInsertLsn(lsn: Lsn, layout: WalLayout = DEFAULT_WAL_LAY
   }
   return lsn
 }
-
-/** The larger of two LSNs. */
-export function maxLsn(a: Lsn, b: Lsn): Lsn {
-  return a > b ? a : b
-}

@@ -1,5 +1,5 @@
 import { CausewayError } from '../errors/causeway-error.js'
-import { type Lsn, parseLsn } from './lsn.js'
+import type { Lsn } from './lsn.js'
 
 /**
  * What a read must see: every write up to `lsn` on timeline `timeline` of the
@@ -52,9 +52,4 @@ export function mergeTokens(current: ConsistencyToken | undefined, next: Consist
   if (!current || current.systemId !== next.systemId) return next
   if (next.timeline !== current.timeline) return next.timeline > current.timeline ? next : current
   return next.lsn > current.lsn ? next : current
-}
-
-/** A token from the `pg_lsn` text of an LSN. */
-export function tokenOf(systemId: string, timeline: number, lsnText: string): ConsistencyToken {
-  return { systemId, timeline, lsn: parseLsn(lsnText) }
 }

@@ -29,8 +29,3 @@ export function redact(text: string): string {
   for (const secret of secrets) if (out.includes(secret)) out = out.replaceAll(secret, '***')
   return out
 }
-
-/** A URL with its password replaced, for display. */
-export function redactUrl(url: string): string {
-  return redact(url)
-}
