@@ -1,4 +1,3 @@
-import type { NodeStatus } from '@causeway/core'
 import type { ClusterNode } from '@causeway/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Fixture, servedBy, setupFixture } from './support/fixture.js'
@@ -9,7 +8,6 @@ interface DB {
 }
 
 let f: Fixture<DB>
-const node = (name: string): NodeStatus => f.dialect.cluster.status().nodes.find((n) => n.name === name)!
 
 beforeAll(async () => {
   // pg1 → pg2 → pg3: pg3 streams from pg2, not from the primary.
@@ -25,8 +23,8 @@ afterAll(() => f.close())
 describe('a cascaded replica', () => {
   it('is shown with its upstream, and reads after a write reach it once it has replayed', async () => {
     const [middle, tail] = f.cluster.replicas as [ClusterNode, ClusterNode]
-    await eventually(() => node(tail.name).upstream === middle.name, 'the tail’s upstream to be seen')
-    expect(node(middle.name).upstream).toBe('pg1')
+    await eventually(() => f.nodeStatus(tail.name).upstream === middle.name, 'the tail’s upstream to be seen')
+    expect(f.nodeStatus(middle.name).upstream).toBe('pg1')
     const seen = new Set<string>()
     for (let i = 0; i < 40; i++) {
       const row = await f.dialect.cluster.session(async () => {
@@ -48,8 +46,8 @@ describe('a cascaded replica', () => {
       await f.cluster.primary.query(
         `insert into kv select i, repeat('y', 200) from generate_series(1000, 3000) i`,
       )
-      await eventually(() => (node(tail.name).lagBytes ?? 0) > 100_000, 'the tail to show lag')
-      expect(node(tail.name).state).toBe('healthy')
+      await eventually(() => (f.nodeStatus(tail.name).lagBytes ?? 0) > 100_000, 'the tail to show lag')
+      expect(f.nodeStatus(tail.name).state).toBe('healthy')
       // A session read after a write lands on neither: one is down, the other has not replayed it.
       const row = await f.dialect.cluster.session(async () => {
         await f.db.insertInto('kv').values({ k: 5000, v: 'z' }).execute()
@@ -60,6 +58,6 @@ describe('a cascaded replica', () => {
     } finally {
       await middle.start()
     }
-    await eventually(() => node(tail.name).lagBytes === 0, 'the tail to catch up')
+    await eventually(() => f.nodeStatus(tail.name).lagBytes === 0, 'the tail to catch up')
   })
 })

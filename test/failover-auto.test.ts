@@ -56,7 +56,7 @@ describe("failover: 'auto'", () => {
     // The other replica follows the new primary on the new timeline.
     const follower = f.cluster.replicas.find((n) => n.name !== promoted) as ClusterNode
     await eventually(async () => {
-      const node = f.dialect.cluster.status().nodes.find((n) => n.name === follower.name)!
+      const node = f.nodeStatus(follower.name)
       return node.upstream === promoted && node.timeline === 2 && node.state === 'healthy'
     }, 'the other replica to follow the new primary')
     const { id } = await f.db

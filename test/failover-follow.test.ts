@@ -70,10 +70,7 @@ describe("failover: 'follow'", () => {
       // The old primary comes back writable, on the old timeline: it is fenced.
       await oldPrimary.start()
       expect(await oldPrimary.isInRecovery()).toBe(false)
-      await eventually(
-        () => f.dialect.cluster.status().nodes.find((n) => n.name === oldPrimary.name)?.state === 'fenced',
-        'the old primary to be fenced',
-      )
+      await eventually(() => f.nodeStatus(oldPrimary.name).state === 'fenced', 'the old primary to be fenced')
       const [{ count: before }] = (await oldPrimary.query<{ count: string }>(
         'select count(*) from events',
       )) as [{ count: string }]

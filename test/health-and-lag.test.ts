@@ -9,7 +9,6 @@ interface DB {
 }
 
 let f: Fixture<DB>
-const node = (name: string): NodeStatus => f.dialect.cluster.status().nodes.find((n) => n.name === name)!
 
 beforeAll(async () => {
   f = await setupFixture<DB>({
@@ -52,20 +51,23 @@ describe('a replica killed under a steady read load', () => {
     try {
       await sleep(300)
       await victim.kill()
-      await eventually(() => node(victim.name).state !== 'healthy', 'the kill to be seen')
+      await eventually(() => f.nodeStatus(victim.name).state !== 'healthy', 'the kill to be seen')
       // Reads already on their way when the kill was seen may finish; then nothing more.
       await sleep(100)
-      const atDetection = node(victim.name).served
+      const atDetection = f.nodeStatus(victim.name).served
       const readsAtDetection = reads
       await sleep(500)
       expect(reads - readsAtDetection).toBeGreaterThan(50)
-      expect(node(victim.name).served).toBe(atDetection)
+      expect(f.nodeStatus(victim.name).served).toBe(atDetection)
 
       await victim.start()
-      await eventually(() => node(victim.name).state === 'healthy', 'the restarted replica to be healthy')
-      const before = node(victim.name).served
+      await eventually(
+        () => f.nodeStatus(victim.name).state === 'healthy',
+        'the restarted replica to be healthy',
+      )
+      const before = f.nodeStatus(victim.name).served
       await sleep(500)
-      expect(node(victim.name).served).toBeGreaterThan(before)
+      expect(f.nodeStatus(victim.name).served).toBeGreaterThan(before)
     } finally {
       stop = true
       await Promise.all(readers)
@@ -88,10 +90,10 @@ describe('lag', () => {
       await paused.pauseReplay()
       await f.cluster.primary.query(`update kv set v = repeat('x', 500)`)
       await eventually(
-        () => node(paused.name).lagging && !node(other.name).lagging,
+        () => f.nodeStatus(paused.name).lagging && !f.nodeStatus(other.name).lagging,
         'the paused replica, and only it, to be lagging',
       )
-      expect(node(paused.name).lagBytes).toBeGreaterThan(64 * 1024)
+      expect(f.nodeStatus(paused.name).lagBytes).toBeGreaterThan(64 * 1024)
       const names = new Set<string>()
       for (let i = 0; i < 30; i++) {
         names.add(
@@ -103,7 +105,7 @@ describe('lag', () => {
       expect(names).toEqual(new Set([other.name]))
 
       await paused.resumeReplay()
-      await eventually(() => !node(paused.name).lagging, 'the replica to catch up')
+      await eventually(() => !f.nodeStatus(paused.name).lagging, 'the replica to catch up')
       const back = new Set<string>()
       for (let i = 0; i < 30; i++) {
         back.add(
@@ -130,7 +132,7 @@ describe('lag', () => {
     await f.cluster.primary.query(`update kv set v = 'idle' where k = 1`)
     await sleep(5_000)
     for (const replica of f.cluster.replicas) {
-      const status = node(replica.name)
+      const status = f.nodeStatus(replica.name)
       expect(status.state).toBe('healthy')
       expect(status.lagBytes).toBe(0)
       expect(status.lagMillis).toBeLessThan(500)

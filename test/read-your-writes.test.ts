@@ -18,7 +18,7 @@ beforeAll(async () => {
 })
 afterAll(() => f.close())
 
-const servedCount = (name: string) => f.dialect.cluster.status().nodes.find((n) => n.name === name)!.served
+const servedCount = (name: string) => f.nodeStatus(name).served
 
 describe('read-your-writes', () => {
   it('a 5,000-iteration hunt over concurrent sessions finds no stale read, and most reads stay on replicas', async () => {

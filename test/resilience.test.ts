@@ -22,7 +22,7 @@ const read = async () =>
   f.nodeAt(
     (await f.db.selectFrom('kv').select(servedBy()).where('k', '=', 1).executeTakeFirstOrThrow()).served_by,
   )
-const served = (name: string) => f.dialect.cluster.status().nodes.find((n) => n.name === name)!.served
+const served = (name: string) => f.nodeStatus(name).served
 const until = async (check: () => boolean, what: string, timeoutMillis = 10_000) => {
   const deadline = Date.now() + timeoutMillis
   while (!check()) {
@@ -47,17 +47,14 @@ describe('a replica that stops', () => {
     const servedBy: string[] = []
     for (let i = 0; i < 40; i++) servedBy.push(await read())
     expect(servedBy.every((name) => name !== dead.name)).toBe(true)
-    const state = f.dialect.cluster.status().nodes.find((n) => n.name === dead.name)!.state
+    const state = f.nodeStatus(dead.name).state
     expect(['suspect', 'down']).toContain(state)
     const afterDetection = served(dead.name)
     for (let i = 0; i < 20; i++) expect(await read()).toBe(live.name)
     expect(served(dead.name)).toBe(afterDetection)
 
     await dead.start()
-    await until(
-      () => f.dialect.cluster.status().nodes.find((n) => n.name === dead.name)!.state === 'healthy',
-      'pg to recover',
-    )
+    await until(() => f.nodeStatus(dead.name).state === 'healthy', 'pg to recover')
     const names = new Set<string>()
     for (let i = 0; i < 20; i++) names.add(await read())
     expect(names).toEqual(new Set([f.cluster.replicas[0]!.name, f.cluster.replicas[1]!.name]))

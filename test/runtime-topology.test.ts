@@ -56,10 +56,7 @@ describe('runtime changes', () => {
   it('drains: a query running on a removed replica completes', async () => {
     const added = await f.cluster.addReplica()
     await f.dialect.cluster.addReplica({ connectionString: added.url, name: added.name })
-    await eventually(
-      () => f.dialect.cluster.status().nodes.find((n) => n.name === added.name)?.state === 'healthy',
-      'probe',
-    )
+    await eventually(() => f.nodeStatus(added.name).state === 'healthy', 'probe')
     // Pin a read-only transaction to the new replica by making it the only eligible one.
     const others = f.cluster.replicas.filter((n) => n.name !== added.name)
     await Promise.all(others.map((n) => n.pauseReplay()))
@@ -97,14 +94,11 @@ describe('runtime changes', () => {
       .executeTakeFirstOrThrow()
     expect(f.nodeAt(served_by)).toBe(next.name)
     await eventually(() => {
-      const node = f.dialect.cluster.status().nodes.find((n) => n.name === follower.name)!
+      const node = f.nodeStatus(follower.name)
       return node.upstream === next.name && node.timeline === 2 && node.state === 'healthy'
     }, 'the other replica to follow')
     // The old primary is still running and writable, on timeline 1: fenced.
-    await eventually(
-      () => f.dialect.cluster.status().nodes.find((n) => n.name === 'pg1')?.state === 'fenced',
-      'the old primary to be fenced',
-    )
+    await eventually(() => f.nodeStatus('pg1').state === 'fenced', 'the old primary to be fenced')
     await expect(f.dialect.cluster.promote('nope')).rejects.toMatchObject({ code: 'UNKNOWN_NODE' })
   })
 })

@@ -1,4 +1,4 @@
-import { type ClusterConfig, createCluster } from '@causeway/core'
+import { type ClusterConfig, createCluster, type NodeStatus } from '@causeway/core'
 import { CausewayDialect } from '@causeway/kysely'
 import { type StartClusterOptions, startCluster, type TestCluster } from '@causeway/testing'
 import { Kysely, sql } from 'kysely'
@@ -14,6 +14,8 @@ export interface Fixture<DB> {
   readonly db: Kysely<DB>
   /** The name of the node on a port (from `inet_server_port()`). */
   readonly nodeAt: (port: number) => string
+  /** A node's entry in `status()` now; throws when there is none. */
+  readonly nodeStatus: (name: string) => NodeStatus
   /** Closes the Kysely instance and the cluster. */
   readonly close: () => Promise<void>
 }
@@ -41,6 +43,11 @@ export async function setupFixture<DB>(
     // Looked up each time: addReplica() adds nodes.
     nodeAt: (port) =>
       cluster.nodes.find((node) => node.port === Number(port))?.name ?? `unknown port ${port}`,
+    nodeStatus: (name) => {
+      const node = dialect.cluster.status().nodes.find((n) => n.name === name)
+      if (!node) throw new Error(`no node named ${name} in status()`)
+      return node
+    },
     close: async () => {
       await db.destroy()
       await cluster.close()
