@@ -1,4 +1,4 @@
-import type { ClusterEvents, NodeStatus } from '@causeway/core'
+import type { ClusterEvents } from '@causeway/core'
 import type { ClusterNode } from '@causeway/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Fixture, servedBy, setupFixture } from './support/fixture.js'
