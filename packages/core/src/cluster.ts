@@ -417,6 +417,8 @@ export class Cluster {
     }
     if (primary) return primary
     const last = this.#topology.lastPrimary
+    // A write wants the primary: look at it now, not after its probe backoff.
+    if (last) this.#monitor.wanted(last)
     throw new CausewayError(
       'NO_PRIMARY',
       `no primary is available${last ? ` (${last.name} is ${last.state}${last.lastError ? `: ${last.lastError}` : ''})` : ''}` +

@@ -26,6 +26,7 @@ export class HealthMonitor {
   readonly #config: ResolvedConfig
   readonly #timers = new Map<DbNode, NodeJS.Timeout>()
   readonly #running = new Map<DbNode, Promise<void>>()
+  readonly #lastProbe = new Map<DbNode, number>()
   readonly #afterProbe: (node: DbNode) => void
   #stopped = false
 
@@ -60,6 +61,7 @@ export class HealthMonitor {
   unwatch(node: DbNode): void {
     clearTimeout(this.#timers.get(node))
     this.#timers.delete(node)
+    this.#lastProbe.delete(node)
   }
 
   /** Probes every node now, and resolves when all have answered or failed. */
@@ -72,12 +74,27 @@ export class HealthMonitor {
     const running = this.#running.get(member.node)
     if (running) return running
     clearTimeout(this.#timers.get(member.node))
+    this.#lastProbe.set(member.node, Date.now())
     const promise = this.#probe(member).finally(() => {
       this.#running.delete(member.node)
       this.#schedule(member)
     })
     this.#running.set(member.node, promise)
     return promise
+  }
+
+  /**
+   * Traffic needs a node that is down (writes while the primary is): probe it now
+   * rather than after its backoff, at most once per `health.intervalMillis`. So a
+   * restarted primary is seen as soon as it is wanted, while an idle app still
+   * backs off.
+   */
+  wanted(node: DbNode): void {
+    if (this.#stopped || node.breaker.state !== 'down') return
+    const last = this.#lastProbe.get(node) ?? 0
+    if (Date.now() - last < this.#config.health.intervalMillis) return
+    const member = this.#members().find((m) => m.node === node)
+    if (member) void this.probe(member)
   }
 
   /**
