@@ -1,21 +1,17 @@
 import { CausewayError, type ClusterEvents } from '@causeway/core'
 import type { ClusterNode } from '@causeway/testing'
-import type { Generated } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Fixture, servedBy, setupFixture } from './support/fixture.js'
+import { type Fixture, setupFixture } from './support/fixture.js'
+import { type NotesDB, writeThenRead } from './support/notes.js'
 import { sleep } from './support/wait.js'
-
-interface DB {
-  notes: { id: Generated<number>; body: string }
-}
 
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 100_000)
 const DURATION_MILLIS = Number(process.env.CHAOS_MILLIS ?? 20_000)
 const DOCUMENTED = new Set(['NODE_UNAVAILABLE', 'NO_PRIMARY', 'WRITE_OUTCOME_UNKNOWN'])
 
-let f: Fixture<DB>
+let f: Fixture<NotesDB>
 beforeAll(async () => {
-  f = await setupFixture<DB>({ config: { health: { intervalMillis: 100, downAfter: 2, upAfter: 1 } } })
+  f = await setupFixture<NotesDB>({ config: { health: { intervalMillis: 100, downAfter: 2, upAfter: 1 } } })
   await f.cluster.primary.query('create table notes (id serial primary key, body text not null)')
   await f.dialect.cluster.ready()
 })
@@ -51,16 +47,7 @@ describe(`chaos (CHAOS_SEED=${SEED})`, () => {
         try {
           await f.dialect.cluster.session(async () => {
             const body = `w${w}-${i}`
-            const { id } = await f.db
-              .insertInto('notes')
-              .values({ body })
-              .returning('id')
-              .executeTakeFirstOrThrow()
-            const row = await f.db
-              .selectFrom('notes')
-              .select(['body', servedBy()])
-              .where('id', '=', id)
-              .executeTakeFirst()
+            const row = await writeThenRead(f.db, body)
             if (row?.body !== body)
               stale.push(`${body} read ${row?.body} on ${row ? f.nodeAt(row.served_by) : '?'}`)
             checked++

@@ -4,6 +4,7 @@ import type { ClusterNode } from '@causeway/testing'
 import { type Generated, Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clusterConfig, type Fixture, servedBy, setupFixture } from './support/fixture.js'
+import { writeThenRead } from './support/notes.js'
 
 interface DB {
   notes: { id: Generated<number>; body: string }
@@ -30,16 +31,7 @@ describe('read-your-writes', () => {
       Array.from({ length: sessions }, (_, s) =>
         f.dialect.cluster.session(async () => {
           for (let i = 0; i < perSession; i++) {
-            const { id } = await f.db
-              .insertInto('notes')
-              .values({ body: `s${s}-${i}` })
-              .returning('id')
-              .executeTakeFirstOrThrow()
-            const row = await f.db
-              .selectFrom('notes')
-              .select(['body', servedBy()])
-              .where('id', '=', id)
-              .executeTakeFirst()
+            const row = await writeThenRead(f.db, `s${s}-${i}`)
             if (row?.body !== `s${s}-${i}`) stale++
             else if (f.nodeAt(row.served_by) !== 'pg1') onReplica++
           }

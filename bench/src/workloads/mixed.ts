@@ -1,7 +1,7 @@
 import { interleavedWorkload } from '../run/interleaved-workload.js'
 import { latencyRatioTarget } from '../run/target.js'
 import { mix } from './operations.js'
-import type { Workload } from './workload.js'
+import { READ_RATIOS, type Workload } from './workload.js'
 
 /**
  * 90% point reads, 10% single-row updates, at concurrency 16. Causeway keeps its
@@ -15,13 +15,7 @@ export const mixedWorkload: Workload = interleavedWorkload({
   title: '90% point reads, 10% single-row updates, concurrency 16',
   concurrency: 16,
   contenders: ['A', 'B', 'C', 'D'],
-  ratios: [
-    ['B', 'A'],
-    ['C', 'A'],
-    ['D', 'A'],
-    ['D', 'B'],
-    ['D', 'C'],
-  ],
+  ratios: READ_RATIOS,
   operation: mix(0.1),
   targets: [latencyRatioTarget('D/C', 1, 'mixed-c16: D faster than pgpool-II', true)],
 })

@@ -1,7 +1,7 @@
 import { interleavedWorkload } from '../run/interleaved-workload.js'
 import { latencyRatioTarget } from '../run/target.js'
 import { pointRead } from './operations.js'
-import type { Workload } from './workload.js'
+import { READ_RATIOS, type Workload } from './workload.js'
 
 /**
  * Point reads at a given concurrency, by A, B, C and D. Targets: D no slower than
@@ -14,13 +14,7 @@ export function pointReadWorkload(concurrency: number): Workload {
     title: `point select by primary key, concurrency ${concurrency}`,
     concurrency,
     contenders: ['A', 'B', 'C', 'D'],
-    ratios: [
-      ['B', 'A'],
-      ['C', 'A'],
-      ['D', 'A'],
-      ['D', 'B'],
-      ['D', 'C'],
-    ],
+    ratios: READ_RATIOS,
     operation: pointRead,
     targets: [
       latencyRatioTarget('D/B', 1, `${key}: D no slower than kysely-replication`),

@@ -16,3 +16,12 @@ export interface Workload {
   readonly needsCauseway?: boolean
   run(context: BenchContext): Promise<WorkloadResult>
 }
+
+/** The ratios of a read workload run by every contender: each against the baseline, and D against each. */
+export const READ_RATIOS: readonly (readonly [ContenderKey, ContenderKey])[] = [
+  ['B', 'A'],
+  ['C', 'A'],
+  ['D', 'A'],
+  ['D', 'B'],
+  ['D', 'C'],
+]

@@ -11,10 +11,10 @@ export const insertOne: Operation = async (db) => {
 
 /**
  * The cost of token capture (issue 6): single-row inserts at concurrency 1, all on
- * the primary. D (defaults) captures a token after every write in the
- * process-wide scope: a coalesced `select pg_current_wal_insert_lsn()` on a side
- * connection, in the background. Ds (`consistency.scope: 'session'`) captures none
- * outside a session, so D/Ds is the capture alone and Ds/A the rest of Causeway. Ac
+ * the primary. D (defaults: process-wide scope, lazy capture) records each write
+ * for a capture when the scope next reads, so with writes alone it captures
+ * nothing. Ds (`consistency.scope: 'session'`) records none outside a session, so
+ * D/Ds is what capture costs the write path and Ds/A the rest of Causeway. Ac
  * is A plus the same capture done as barely as possible: Ac/A is what the extra
  * round trip itself costs on this machine, D/Ac what Causeway's capture adds to it.
  * Twice the rounds of a plain workload: the target is a 5% margin.

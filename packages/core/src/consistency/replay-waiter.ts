@@ -93,7 +93,7 @@ export class ReplayWaiter {
           return
         }
         if (position !== undefined) {
-          node.advance(position, this.#now())
+          node.advance(position)
           if (waiters) for (const waiter of [...waiters]) if (position >= waiter.lsn) waiter.resolve(node)
         }
         const stillWaiting = waiters !== undefined && waiters.size > 0

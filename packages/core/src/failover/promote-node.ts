@@ -35,7 +35,7 @@ export async function promoteNode(
     )
   }
   const probe = await target.prober.probe()
-  target.node.observe(probe, Date.now())
+  target.node.observe(probe)
   topology.evaluate()
   topology.setPrimary(target.node)
   const host = String(target.connection.host ?? new URL(String(target.connection.connectionString)).hostname)

@@ -36,11 +36,6 @@ export class CircuitBreaker {
     return this.#state
   }
 
-  /** Consecutive failures so far. */
-  get failures(): number {
-    return this.#failures
-  }
-
   /** Records a passed probe or query. */
   success(): BreakerTransition {
     this.#failures = 0

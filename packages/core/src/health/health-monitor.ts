@@ -134,7 +134,7 @@ export class HealthMonitor {
     if (this.#stopped) return
     const now = Date.now()
     const previousRole = node.role
-    node.observe(result, now)
+    node.observe(result)
     if (previousRole !== node.role && previousRole !== 'unknown') {
       this.#events.emit('role-changed', { node: node.name, from: previousRole, to: node.role })
     }

@@ -20,11 +20,6 @@ export interface NodeMember {
 /** Called when a pooled connection reports `in_hot_standby` (PostgreSQL 14+). */
 export type HotStandbyListener = (node: DbNode, inHotStandby: boolean) => void
 
-/** The display name of a node that was given none: `host:port` of its URL or options. */
-export function defaultNodeName(config: NodeConfig): string {
-  return addressOf(config)
-}
-
 /** Creates a node's pool, prober and sampler from its config. */
 export function createNode(
   config: NodeConfig,
@@ -34,7 +29,7 @@ export function createNode(
 ): NodeMember {
   const options: Record<string, unknown> =
     typeof config === 'string' ? { connectionString: config } : { ...config }
-  const name = (options.name as string | undefined) ?? defaultNodeName(config)
+  const name = (options.name as string | undefined) ?? addressOf(config) // a node given no name is called by its host:port
   const weight = (options.weight as number | undefined) ?? 1
   delete options.name
   delete options.weight

@@ -45,7 +45,6 @@ export class DbNode {
   lifetime: string | undefined
   /** Replay position (replica) or current WAL position (primary), as last seen. A lower bound. */
   lsn: Lsn | undefined
-  lsnSeenAt = 0
   upstream: string | undefined
   replayPaused = false
   walLayout: WalLayout = DEFAULT_WAL_LAYOUT
@@ -81,10 +80,10 @@ export class DbNode {
   }
 
   /**
-   * Takes in what a probe saw. Returns true when the server restarted (a new
-   * lifetime) since the last probe: positions cached from the old lifetime are void.
+   * Takes in what a probe saw. A server that restarted (a new lifetime) since the
+   * last probe voids the position cached from its old lifetime.
    */
-  observe(result: ProbeResult, now: number): boolean {
+  observe(result: ProbeResult): void {
     const restarted = this.lifetime !== undefined && this.lifetime !== result.lifetime
     this.lifetime = result.lifetime
     this.role = result.role
@@ -93,24 +92,16 @@ export class DbNode {
     this.upstream = result.upstream
     this.replayPaused = result.replayPaused
     this.walLayout = result.walLayout
-    if (result.lsn !== undefined) {
-      this.lsn = result.lsn
-      this.lsnSeenAt = now
-    } else if (restarted) {
-      this.lsn = undefined
-    }
-    return restarted
+    if (result.lsn !== undefined) this.lsn = result.lsn
+    else if (restarted) this.lsn = undefined
   }
 
   /**
    * Raises the cached position after a fresh check of this node. Positions only move
    * forward within one server lifetime, so a lower reading is ignored.
    */
-  advance(lsn: Lsn, now: number): void {
-    if (this.lsn === undefined || lsn > this.lsn) {
-      this.lsn = lsn
-      this.lsnSeenAt = now
-    }
+  advance(lsn: Lsn): void {
+    if (this.lsn === undefined || lsn > this.lsn) this.lsn = lsn
   }
 
   /** Forgets everything tied to the server's lifetime: after a lost connection or restart. */

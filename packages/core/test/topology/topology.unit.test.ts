@@ -19,7 +19,7 @@ function observe(n: DbNode, role: 'primary' | 'replica', timeline: number, syste
     replayPaused: false,
     walLayout: { pageBytes: 8192, segmentBytes: 16 << 20 },
   }
-  n.observe(probe, 0)
+  n.observe(probe)
 }
 
 function setup(follow = true) {

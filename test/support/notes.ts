@@ -1,0 +1,16 @@
+import type { Generated, Kysely } from 'kysely'
+import { servedBy } from './fixture.js'
+
+/** The table the read-your-writes tests write to and read back from. */
+export interface NotesDB {
+  notes: { id: Generated<number>; body: string }
+}
+
+/**
+ * Inserts a note, then at once reads it back by id, with the port of the server
+ * that answered: the round a stale read would show in.
+ */
+export async function writeThenRead(db: Kysely<NotesDB>, body: string) {
+  const { id } = await db.insertInto('notes').values({ body }).returning('id').executeTakeFirstOrThrow()
+  return db.selectFrom('notes').select(['body', servedBy()]).where('id', '=', id).executeTakeFirst()
+}
