@@ -11,7 +11,7 @@ import { ConsistencyScope } from './consistency/consistency-scope.js'
 import { mirror } from './consistency/mirror.js'
 import { ReplayWaiter } from './consistency/replay-waiter.js'
 import { resolveSync } from './consistency/resolve-sync.js'
-import { type ConsistencyToken, parseToken, serializeToken } from './consistency/token.js'
+import { type ConsistencyToken, parseToken, serializeToken, type TokenSecrets } from './consistency/token.js'
 import { CausewayError, MirrorTimeoutError } from './errors/causeway-error.js'
 import type { ClusterEventName, ClusterListener } from './events/cluster-events.js'
 import { EventHub } from './events/event-hub.js'
@@ -28,7 +28,7 @@ import { createNode, type NodeMember } from './topology/create-node.js'
 import type { DbNode } from './topology/db-node.js'
 import { LagTracker } from './topology/lag-tracker.js'
 import { Topology } from './topology/topology.js'
-import { redact } from './util/redact.js'
+import { redact, registerSecret } from './util/redact.js'
 
 /** Options of {@link Cluster.session}. */
 export interface SessionOptions {
@@ -86,10 +86,16 @@ export class Cluster {
   #membersVersion = 0
   readonly #byNode = new Map<DbNode, NodeMember>()
   #closing: Promise<void> | undefined
+  readonly #secrets: TokenSecrets | undefined
+  /** When a token of a newer timeline last made every node be probed. */
+  #newerTokenRefreshAt = 0
 
   /** Use {@link createCluster}. */
   constructor(config: ClusterConfig) {
     this.#config = resolveConfig(config)
+    const secret = this.#config.consistency.tokenSecret
+    this.#secrets = secret === undefined ? undefined : typeof secret === 'string' ? [secret] : [...secret]
+    for (const one of this.#secrets ?? []) registerSecret(one)
     const names = new Set<string>()
     for (const [i, nodeConfig] of [this.#config.primary, ...this.#config.replicas].entries()) {
       const member = this.#createMember(nodeConfig as NodeConfig)
@@ -113,6 +119,7 @@ export class Cluster {
       this.#events,
       this.#lag,
       this.#config.failover !== 'off',
+      this.#config.systemId,
     )
     this.#router = new Router(
       () => this.#replicaNodes(),
@@ -212,7 +219,7 @@ export class Cluster {
    */
   async session<T>(fn: () => T | Promise<T>, options: SessionOptions = {}): Promise<T> {
     this.#assertOpen()
-    const token = options.token === undefined ? undefined : parseToken(options.token)
+    const token = options.token === undefined ? undefined : parseToken(options.token, this.#secrets)
     const sync =
       options.sync === undefined ? undefined : options.sync === false ? false : resolveSync(options.sync)
     // A session in a session shares its past both ways; a top-level session starts
@@ -251,7 +258,21 @@ export class Cluster {
         )
       }
     }
-    return scope.token === undefined ? undefined : serializeToken(scope.token)
+    return scope.token === undefined ? undefined : serializeToken(scope.token, this.#secrets)
+  }
+
+  /**
+   * Whether `text` is a token this cluster accepts: well formed and, when
+   * `consistency.tokenSecret` is set, signed with it. `sessionHandler` uses this
+   * to answer a bad token with a 400.
+   */
+  isValidToken(text: string): boolean {
+    try {
+      parseToken(text, this.#secrets)
+      return true
+    } catch {
+      return false
+    }
   }
 
   /**
@@ -283,6 +304,13 @@ export class Cluster {
     this.#assertOpen()
     const member = this.#members.find(({ node }) => node.name === name)
     if (!member) throw new CausewayError('UNKNOWN_NODE', `promote: no node named "${name}"`)
+    if (!member.node.verified) {
+      throw new CausewayError(
+        'NODE_FENCED',
+        `promote: ${name} is not verified as a server of this cluster (${member.node.fencedBecause ?? 'its system identifier is not known to match'})`,
+        { node: name },
+      )
+    }
     await promoteNode(member, this.#members, this.#topology)
     await this.#monitor.probeAll()
   }
@@ -384,9 +412,37 @@ export class Cluster {
       primary: (avoid) => this.#primary(avoid),
       reportFailure: (node, error) => this.#monitor.reportFailure(node, error),
       refreshTopology: () => this.#monitor.probeAll(),
+      refreshForNewerToken: () => {
+        // A token of a timeline this process has not seen: another process may have
+        // seen a failover first, so look again, but at most once per probe
+        // interval: tokens come from clients, and must not make a probe storm.
+        const now = Date.now()
+        if (now - this.#newerTokenRefreshAt < this.#config.health.intervalMillis) return Promise.resolve()
+        this.#newerTokenRefreshAt = now
+        return this.#monitor.probeAll()
+      },
+      recovery: (node, pid) => async () => {
+        const primary = this.#topology.primary
+        if (!primary) return undefined
+        const member = this.#member(primary)
+        if (primary === node && pid !== undefined) {
+          // The write's session may still be running on the server (a broken network
+          // is noticed there only when it next sends): while it is, it may yet commit.
+          const alive = await member.capturer.run('select 1 from pg_stat_activity where pid = $1', [pid])
+          if (alive.length > 0) return undefined
+        }
+        return member.sampler.sample()
+      },
+      samplePrimary: async () => {
+        const primary = await this.#primary()
+        const token = await this.#member(primary).sampler.sample()
+        primary.advance(token.lsn)
+        return token
+      },
       captureWrite: (node, scope) => {
-        const capture = this.#member(node).sampler.sample()
-        if (scope) void scope.capture(capture)
+        const sampler = this.#member(node).sampler
+        const capture = sampler.sample()
+        if (scope) void scope.capture(capture, sampler)
         // Unobserved when no one mirrors: a failure is the scope's to handle.
         capture.catch(() => {})
         return capture

@@ -73,6 +73,15 @@ export interface ClusterConfig {
      * Default 5 ms.
      */
     readonly replayPollMillis?: number
+    /**
+     * Signs the tokens `token()` hands out (HMAC-SHA256), and refuses tokens that
+     * are unsigned or altered (`TOKEN_INVALID`; `sessionHandler` answers 400). A
+     * token comes back from clients, so without a secret a client can send any
+     * position; it then costs at most a read on the primary, never an error. At
+     * least 16 characters; a list rotates secrets: the first signs, all verify.
+     * Every process that hands tokens to another needs the same secret.
+     */
+    readonly tokenSecret?: string | readonly string[]
   }
   /** Synchronous mirroring for every write. Default: off (asynchronous). */
   readonly sync?: SyncOptions
@@ -89,6 +98,15 @@ export interface ClusterConfig {
     /** The longest probe backoff of a down node. Default 5,000 ms. */
     readonly maxBackoffMillis?: number
   }
+  /**
+   * The cluster's system identifier (`select system_identifier from
+   * pg_control_system()`), as a decimal string. Nodes are trusted only once their
+   * identifier matches the cluster's; without this setting the cluster's is the
+   * configured primary's, so while that primary has never answered no other node
+   * gets a statement. Set it to start serving from the replicas (and, in `follow`
+   * mode, from a new primary) even when the configured primary is down at start.
+   */
+  readonly systemId?: string
   /**
    * `'follow'` (default): when another node becomes the writable primary, follow it.
    * `'auto'`: promote the most advanced healthy replica when the primary is down

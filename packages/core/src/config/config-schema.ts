@@ -4,6 +4,7 @@ import type { BalancerFunction } from '../routing/balancers/balancer.js'
 import { nodeConfigSchema } from './node-config.js'
 
 const millis = z.number().int().nonnegative().finite()
+const secret = z.string().min(16, 'must be at least 16 characters')
 
 const syncSchema = z
   .object({
@@ -44,6 +45,7 @@ export const clusterConfigSchema = z
         capture: z.enum(['lazy', 'eager']).default('lazy'),
         maxWaitMillis: millis.default(50),
         replayPollMillis: z.number().int().min(1).default(5),
+        tokenSecret: z.union([secret, z.array(secret).min(1)]).optional(),
       })
       .strict()
       .default({ scope: 'process', capture: 'lazy', maxWaitMillis: 50, replayPollMillis: 5 }),
@@ -64,6 +66,10 @@ export const clusterConfigSchema = z
         upAfter: 2,
         maxBackoffMillis: 5_000,
       }),
+    systemId: z
+      .string()
+      .regex(/^[0-9]{1,20}$/, 'must be the decimal system identifier of pg_control_system()')
+      .optional(),
     failover: z.enum(['follow', 'auto', 'off']).default('follow'),
     autoFailover: z
       .object({

@@ -1,5 +1,5 @@
 import type { ResolvedConfig } from '../config/config-schema.js'
-import type { ConsistencyScope } from '../consistency/consistency-scope.js'
+import type { ConsistencyScope, Recovery } from '../consistency/consistency-scope.js'
 import type { ReplayWaiter } from '../consistency/replay-waiter.js'
 import type { ConsistencyToken } from '../consistency/token.js'
 import type { FallbackReason } from '../events/cluster-events.js'
@@ -46,6 +46,16 @@ export interface Engine {
   reportFailure(node: DbNode, error: unknown): void
   /** Probes every node now (after a 25006 on a write, say). */
   refreshTopology(): Promise<void>
+  /** Probes every node now, unless a newer-timeline token did so within the probe interval. */
+  refreshForNewerToken(): Promise<void>
+  /**
+   * How a scope leaves "reads on the primary" after a write of unknown outcome sent
+   * to `node`'s server process `pid`: a token taken on the primary once that
+   * process is gone (so the write can no longer commit), or undefined until then.
+   */
+  recovery(node: DbNode, pid: number | undefined): Recovery
+  /** The primary's position now (amortised with token captures); also raises its cached position. */
+  samplePrimary(): Promise<ConsistencyToken>
   /**
    * Starts capturing the token of a write acknowledged by `node`, into `scope`
    * when there is one. Returns the capture, for mirroring to wait on.

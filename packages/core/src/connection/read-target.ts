@@ -1,11 +1,13 @@
 import type { ConsistencyToken } from '../consistency/token.js'
-import { CausewayError } from '../errors/causeway-error.js'
 import type { FallbackReason } from '../events/cluster-events.js'
 import { describeStatement } from '../events/event-hub.js'
 import { hasReplayed } from '../routing/router.js'
 import type { DbNode } from '../topology/db-node.js'
 import type { Engine, ExecutionContext } from './engine.js'
 import type { Statement } from './statement.js'
+
+/** How often a scope that reads from the primary after an uncertain write tries to leave that state. */
+const RECOVER_EVERY_MILLIS = 100
 
 /**
  * The node a read runs on, decided without waiting when that is possible: no token
@@ -26,7 +28,10 @@ export function readTargetNow(
 ): DbNode | undefined {
   const scope = context.scope
   if (scope?.pending || scope?.deferred) return undefined
-  if (scope?.primaryOnly) return fallbackNow(engine, 'not-caught-up', statement)
+  if (scope?.primaryOnly) {
+    scope.recover(RECOVER_EVERY_MILLIS)
+    return fallbackNow(engine, 'not-caught-up', statement)
+  }
   const token = scope?.token
   if (token && engine.router.tokenProblem(token)) return undefined
   if (bound && eligible(bound, token, tried)) return bound
@@ -52,36 +57,35 @@ export async function readTarget(
   const scope = context.scope
   const capture = scope?.settle()
   if (capture) await capture
-  if (scope?.primaryOnly) return fallback(engine, 'not-caught-up', statement)
+  if (scope?.primaryOnly) {
+    scope.recover(RECOVER_EVERY_MILLIS)
+    return fallback(engine, 'not-caught-up', statement)
+  }
   const token = scope?.token
   if (token) {
     let problem = engine.router.tokenProblem(token)
     if (problem === 'newer') {
-      // Another process saw a failover first: look again before trusting any node.
-      await engine.refreshTopology()
+      // Another process may have seen a failover first: look again before trusting
+      // any node (rate-limited: the token may be a client's invention).
+      await engine.refreshForNewerToken()
       problem = engine.router.tokenProblem(token)
-      if (problem === 'newer') {
-        throw new CausewayError(
-          'NO_PRIMARY',
-          `no node of this cluster has reached timeline ${token.timeline}, which this read's token names`,
-        )
-      }
     }
-    if (problem) {
-      engine.stats.staleTokens++
-      engine.events.emit('stale-token', {
-        reason: problem,
-        token: `${token.systemId}/${token.timeline}`,
-        statement: describeStatement(statement.sql),
-      })
-      return engine.primary()
-    }
+    if (problem) return staleToken(engine, problem, token, statement)
   }
   if (bound && eligible(bound, token, tried)) return bound
   const route = engine.router.routeRead(token, tried)
   if (route.node) return route.node
   const maxWait = engine.config.consistency.maxWaitMillis
   if (route.waitFor && token && maxWait > 0) {
+    // A position beyond the primary's cannot be replayed anywhere: a token from a
+    // client, not from a write. Checked only when no replica has it, against the
+    // primary's cached position and then a fresh (amortised) sample.
+    const primary = engine.topology.primary
+    if (primary?.lsn !== undefined && token.lsn > primary.lsn) {
+      const now = await engine.samplePrimary().catch(() => undefined)
+      if (now && now.timeline === token.timeline && token.lsn > now.lsn)
+        return staleToken(engine, 'unreachable', token, statement)
+    }
     engine.stats.replayWaits++
     const caughtUp = await engine.waiter.waitForAny(route.waitFor, token.lsn, maxWait)
     if (caughtUp) {
@@ -90,6 +94,25 @@ export async function readTarget(
     }
   }
   return fallback(engine, route.fallback, statement)
+}
+
+/**
+ * A token replicas cannot serve: counted, reported, and read on the primary. Never
+ * an error: tokens come back from clients, and a bad one must cost at most this.
+ */
+function staleToken(
+  engine: Engine,
+  reason: 'system' | 'timeline' | 'newer' | 'unreachable',
+  token: ConsistencyToken,
+  statement: Statement,
+): Promise<DbNode> {
+  engine.stats.staleTokens++
+  engine.events.emit('stale-token', {
+    reason,
+    token: `${token.systemId}/${token.timeline}`,
+    statement: describeStatement(statement.sql),
+  })
+  return engine.primary()
 }
 
 function eligible(node: DbNode, token: ConsistencyToken | undefined, tried: ReadonlySet<DbNode> | undefined) {

@@ -39,6 +39,8 @@ export class RoutedConnection {
   #inTransaction = false
   #transactionWrote = false
   #released = false
+  /** The server process the last statement on the primary path was sent to. */
+  #sentPid: number | undefined
 
   constructor(engine: Engine) {
     this.#engine = engine
@@ -139,6 +141,12 @@ export class RoutedConnection {
    */
   async commit(): Promise<string> {
     const node = this.#requireTransaction('commit')
+    const topology = this.#engine.topology
+    // A failover is deciding whether to replace this node: a COMMIT now could be
+    // lost with the old timeline, so learn the decision first.
+    if (this.#transactionWrote && node.role !== 'replica' && !topology.mayAcknowledge(node)) {
+      await topology.demotionSettled()
+    }
     if (node.fencedBecause && this.#transactionWrote) {
       // Fenced since the transaction began (an old primary after a failover): its
       // writes must not commit there.
@@ -156,7 +164,7 @@ export class RoutedConnection {
       command = (await this.#run(node, { sql: 'commit', parameters: [], intent: 'write' })).command
     } catch (error) {
       if (this.#transactionWrote && failureKind(error) === 'connection') {
-        this.#engine.context().scope?.markUncertain()
+        this.#engine.context().scope?.markUncertain(this.#engine.recovery(node, this.#sentPid))
         throw new WriteOutcomeUnknownError(
           `the connection to ${node.name} failed during COMMIT: the transaction may or may not have committed`,
           { cause: error, node: node.name },
@@ -165,6 +173,9 @@ export class RoutedConnection {
       throw error
     } finally {
       this.#inTransaction = false
+    }
+    if (command === 'COMMIT' && node.role !== 'replica' && !topology.mayAcknowledge(node)) {
+      await this.#confirmAcknowledged(node, this.#engine.context())
     }
     // Every committed transaction on the primary is captured: one whose only writes
     // the classifier cannot see (a function) must still be read back.
@@ -233,7 +244,7 @@ export class RoutedConnection {
     if (!retryOn && token && token.timeline > this.#engine.topology.timeline) {
       // The scope has seen a newer timeline than this process: a failover it has not
       // noticed yet. Writing to the primary it knows could write to an old one.
-      await this.#engine.refreshTopology()
+      await this.#engine.refreshForNewerToken()
     }
     const node = retryOn ?? this.#engine.topology.primary ?? (await this.#engine.primary())
     this.#onPrimary = true
@@ -250,7 +261,10 @@ export class RoutedConnection {
         if (!next || next === node) throw error
         this.#unbind()
         result = await this.#run(next, statement)
-        if (statement.intent !== 'read') await this.#afterWrite(next, context)
+        if (statement.intent !== 'read') {
+          if (!this.#engine.topology.mayAcknowledge(next)) await this.#confirmAcknowledged(next, context)
+          await this.#afterWrite(next, context)
+        }
         return result
       }
       if (kind === 'connect') {
@@ -272,7 +286,7 @@ export class RoutedConnection {
         )
       }
       if (kind === 'connection' && statement.intent !== 'read') {
-        context.scope?.markUncertain()
+        context.scope?.markUncertain(this.#engine.recovery(node, this.#sentPid))
         throw new WriteOutcomeUnknownError(
           `the connection to the primary ${node.name} failed while a write was in flight: it may or may not have ` +
             `committed, and it was not retried (${(error as Error).message})`,
@@ -281,7 +295,10 @@ export class RoutedConnection {
       }
       throw error
     }
-    if (statement.intent !== 'read') await this.#afterWrite(node, context)
+    if (statement.intent !== 'read') {
+      if (!this.#engine.topology.mayAcknowledge(node)) await this.#confirmAcknowledged(node, context)
+      await this.#afterWrite(node, context)
+    }
     // A forced read may call a function that writes: capture, cheaply, just in case.
     else if (statement.forcePrimary || context.onPrimary) await this.#afterWrite(node, context, false)
     return result
@@ -357,6 +374,26 @@ export class RoutedConnection {
   }
 
   /**
+   * A write `node` acknowledged while a failover was deciding whether to replace
+   * it, or after it was replaced: it counts only if `node` is still the primary
+   * once the failover has decided. Otherwise it committed on a timeline the new
+   * primary does not continue, so the app must not take it as done.
+   */
+  async #confirmAcknowledged(node: DbNode, context: ExecutionContext): Promise<void> {
+    const topology = this.#engine.topology
+    await topology.demotionSettled()
+    if (topology.mayAcknowledge(node)) return
+    context.scope?.markUncertain(this.#engine.recovery(node, undefined))
+    const now = topology.lastPrimary
+    throw new WriteOutcomeUnknownError(
+      `${node.name} acknowledged the write, but it is no longer the primary` +
+        `${now && now !== node ? ` (${now.name} is)` : ''}: the write may be missing from the current primary, ` +
+        'and it was not retried',
+      { node: node.name },
+    )
+  }
+
+  /**
    * After a statement on the primary: capture its token (in the background) and,
    * for a write, mirror it when asked. `mirror` is false for forced-primary reads,
    * captured only because they may call functions that write.
@@ -380,6 +417,7 @@ export class RoutedConnection {
 
   async #run(node: DbNode, statement: Statement): Promise<pg.QueryResult> {
     const client = this.#node === node && this.#client ? this.#client : await this.#bind(node)
+    this.#sentPid = backendPid(client)
     node.inFlight++
     const started = performance.now()
     let failure: unknown

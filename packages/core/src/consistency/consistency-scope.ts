@@ -45,6 +45,9 @@ export class ConsistencyScope {
   /** Set by a write of unknown outcome: the capture count then. A later capture clears it. */
   #uncertainAfter: number | undefined
   readonly #parent: ConsistencyScope | undefined
+  #recovery: Recovery | undefined
+  #recovering = false
+  #recoveredAt = 0
   readonly sync: ResolvedSync | undefined
   readonly syncOff: boolean
 
@@ -123,8 +126,10 @@ export class ConsistencyScope {
           this.#uncertainAfter = undefined
       },
       () => {
-        // Without a token, a replica could miss this write: be safe until the next one.
+        // Without a token, a replica could miss this write: be safe until the next one
+        // (or until recover() takes one: any later sample covers an acknowledged write).
         this.#failedCapture = Math.max(this.#failedCapture, number)
+        if (source) this.#recovery = () => source.sample()
       },
     )
     const prior = this.#pending
@@ -151,9 +156,41 @@ export class ConsistencyScope {
     })
   }
 
-  /** A write whose outcome is unknown: until a later write is captured, read from the primary. */
-  markUncertain(): void {
+  /**
+   * A write whose outcome is unknown: until a later capture covers it, read from
+   * the primary. `recovery` finds such a capture without a later write: it
+   * resolves to a token taken once the write can no longer commit (its session is
+   * gone), or to undefined while it still could.
+   */
+  markUncertain(recovery?: Recovery): void {
     this.#uncertainAfter = this.#captures
-    this.#parent?.markUncertain()
+    if (recovery) this.#recovery = recovery
+    this.#parent?.markUncertain(recovery)
+  }
+
+  /**
+   * While {@link primaryOnly}, tries (in the background, at most once per
+   * `everyMillis`) to take a token that covers the uncertain or uncaptured write,
+   * so that one failed statement does not keep the scope on the primary until its
+   * next write: the process scope of a read-only service has none.
+   */
+  recover(everyMillis: number): void {
+    const recovery = this.#recovery
+    if (!recovery || this.#recovering || Date.now() - this.#recoveredAt < everyMillis) return
+    this.#recovering = true
+    this.#recoveredAt = Date.now()
+    const number = this.#captures
+    void recovery()
+      .then((token) => {
+        // Any capture asked for after the uncertain write covers it; so does this one.
+        if (token && number === this.#captures) void this.capture(Promise.resolve(token))
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.#recovering = false
+      })
   }
 }
+
+/** Takes a token that covers a write of unknown outcome, or undefined while it might still commit. */
+export type Recovery = () => Promise<ConsistencyToken | undefined>

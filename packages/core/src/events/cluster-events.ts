@@ -25,6 +25,11 @@ export interface ClusterEvents {
   'failover-started': { from: string; reason: string }
   'failover-completed': { from: string; to: string; timeline: number; durationMillis: number }
   'failover-failed': { from: string; error: string }
+  /**
+   * A failover was about to start, but the primary answered the re-probe taken
+   * under the lock: it stays the primary (a stall, not a crash).
+   */
+  'failover-cancelled': { from: string; reason: string }
   'replica-added': { node: string }
   'replica-removed': { node: string }
   /** A read went to the primary because no replica was eligible. */
@@ -37,8 +42,18 @@ export interface ClusterEvents {
    * Mark it with `onPrimary` to skip the round trip.
    */
   'misclassified-write': { node: string; statement: string; intent: Intent }
-  /** A consistency token from another timeline or system: the read went to the primary. */
-  'stale-token': { reason: 'timeline' | 'system'; token: string; statement: string }
+  /**
+   * A consistency token this cluster cannot serve from replicas: of another system,
+   * of an older timeline (its write may have been lost in a failover), of a
+   * timeline (`newer`) or a position (`unreachable`) the cluster has not reached.
+   * Tokens come from clients, so this is untrusted input: the read went to the
+   * primary, at no more cost than that.
+   */
+  'stale-token': {
+    reason: 'timeline' | 'system' | 'newer' | 'unreachable'
+    token: string
+    statement: string
+  }
   /** Synchronous mirroring did not reach enough replicas in time. */
   'mirror-timeout': { lsn: string; mirrored: readonly string[]; required: number }
   /**

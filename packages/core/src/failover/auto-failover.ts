@@ -68,18 +68,36 @@ export class AutoFailover {
       .catch(() => undefined)
     if (!release) return
     const started = Date.now()
+    // From here until the decision, nothing is sent to the old primary: a write it
+    // acknowledged while a replica is being promoted would be lost with its timeline.
+    this.#topology.beginDemotion(from)
     try {
-      // Holding the lock, look again: another process may have promoted already.
+      // Holding the lock, look again: another process may have promoted already, or
+      // the primary may answer again (a stall, not a crash).
       await this.#refresh()
+      if (this.#stopped) return
+      if (from.answeredAt !== undefined && from.answeredAt >= started && from.role === 'primary') {
+        // It answered the re-probe: it is alive and still the primary. Replacing it
+        // now would throw away whatever it acknowledged since it came back.
+        this.#events.emit('failover-cancelled', {
+          from: from.name,
+          reason: `${from.name} answered again after ${started - (from.failingSince ?? started)} ms of failures`,
+        })
+        return
+      }
       const timeline = this.#topology.timeline
       const writable = this.#members().some(
         ({ node }) =>
-          node.role === 'primary' && node.breaker.state !== 'down' && (node.timeline ?? 0) >= timeline,
+          node !== from &&
+          node.role === 'primary' &&
+          node.verified &&
+          node.breaker.state !== 'down' &&
+          (node.timeline ?? 0) >= timeline,
       )
-      if (this.#topology.primary || writable || this.#stopped) return
+      if (writable || (this.#topology.lastPrimary !== from && this.#topology.primary)) return
       this.#events.emit('failover-started', {
         from: from.name,
-        reason: `${from.name} down for ${started - (from.failingSince ?? started)} ms: ${from.lastError ?? 'unreachable'}`,
+        reason: `${from.name} failing for ${started - (from.failingSince ?? started)} ms: ${from.lastError ?? 'unreachable'}`,
       })
       const target = await this.#mostAdvanced(from, timeline)
       if (!target) {
@@ -105,6 +123,7 @@ export class AutoFailover {
     } catch (error) {
       this.#events.emit('failover-failed', { from: from.name, error: redact((error as Error).message) })
     } finally {
+      this.#topology.endDemotion()
       await Promise.resolve()
         .then(() => release())
         .catch(() => {})

@@ -46,7 +46,10 @@ export async function promoteNode(
   const failed: string[] = []
   await Promise.all(
     members
-      .filter((m) => m !== target && m.node.role === 'replica' && m.node.breaker.state !== 'down')
+      .filter(
+        (m) =>
+          m !== target && m.node.role === 'replica' && m.node.verified && m.node.breaker.state !== 'down',
+      )
       .map(async (member) => {
         try {
           await repoint(member, target, host, port)

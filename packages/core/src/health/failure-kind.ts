@@ -28,8 +28,13 @@ export function failureKind(error: unknown): FailureKind {
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code === 'string') {
     if (code === '25006') return 'read-only'
-    if (code.startsWith('08') || TRY_ELSEWHERE_STATES.has(code) || CONNECTION_ERRNOS.has(code))
-      return 'connection'
+    if (code.startsWith('08')) {
+      // The server sent an ERROR, not a FATAL: it refused one message (08P01 for a
+      // NUL byte in the SQL text) and the session lives on. Nothing ran; it is the
+      // statement's own error, not a lost connection.
+      return (error as { severity?: unknown }).severity === 'ERROR' ? 'statement' : 'connection'
+    }
+    if (TRY_ELSEWHERE_STATES.has(code) || CONNECTION_ERRNOS.has(code)) return 'connection'
     // 40001 is a serialization failure; on a standby it is a recovery conflict
     // ("canceling statement due to conflict with recovery"), which another node avoids.
     if (code === '40001' && /recovery/i.test(String((error as { message?: unknown }).message)))

@@ -122,6 +122,7 @@ export class HealthMonitor {
   async #probe({ node, prober }: MonitoredNode): Promise<void> {
     if (this.#stopped) return
     let result: Awaited<ReturnType<NodeProber['probe']>>
+    node.probes++
     try {
       result = await prober.probe()
     } catch (error) {
@@ -139,6 +140,7 @@ export class HealthMonitor {
       this.#events.emit('role-changed', { node: node.name, from: previousRole, to: node.role })
     }
     node.failingSince = undefined
+    node.answeredAt = now
     const transition = node.breaker.success()
     if (transition) {
       node.lastError = undefined

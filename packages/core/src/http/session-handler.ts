@@ -1,5 +1,4 @@
 import type { Cluster } from '../cluster.js'
-import { parseToken } from '../consistency/token.js'
 
 /** The parts of Node's `IncomingMessage` the handler reads. */
 export interface TokenRequest {
@@ -57,7 +56,7 @@ export function sessionHandler<Req extends TokenRequest, Res extends TokenRespon
   const maxAge = options.cookieMaxAgeSeconds ?? 60
   return async (req, res) => {
     const fromHeader = headerToken(req, header)
-    if (fromHeader !== undefined && !valid(fromHeader)) {
+    if (fromHeader !== undefined && !cluster.isValidToken(fromHeader)) {
       // A client that sends a bad token asked for a guarantee it cannot have: say so,
       // without echoing the value back.
       ;(res as unknown as { statusCode: number }).statusCode = 400
@@ -67,7 +66,8 @@ export function sessionHandler<Req extends TokenRequest, Res extends TokenRespon
     }
     // A cookie is ambient state, maybe from an older version: a bad one is ignored.
     const fromCookie = fromHeader === undefined && cookie ? cookieToken(req, cookie) : undefined
-    const token = fromHeader ?? (fromCookie !== undefined && valid(fromCookie) ? fromCookie : undefined)
+    const token =
+      fromHeader ?? (fromCookie !== undefined && cluster.isValidToken(fromCookie) ? fromCookie : undefined)
     await cluster.session(
       async () => {
         attachToken(cluster, res, header, cookie, maxAge)
@@ -75,15 +75,6 @@ export function sessionHandler<Req extends TokenRequest, Res extends TokenRespon
       },
       token === undefined ? {} : { token },
     )
-  }
-}
-
-function valid(token: string): boolean {
-  try {
-    parseToken(token)
-    return true
-  } catch {
-    return false
   }
 }
 

@@ -54,6 +54,7 @@ function nodeStatus(node: DbNode, byAddress: ReadonlyMap<string, string>): NodeS
     inFlight: node.inFlight,
     served: node.served,
     failures: node.failures,
+    probes: node.probes,
     latencyMillis: Math.round(node.latencyMillis * 1000) / 1000,
   }
 }

@@ -25,6 +25,8 @@ export interface NodeStatus {
   readonly served: number
   /** Failed probes and connection-level query failures. */
   readonly failures: number
+  /** Health probes sent to the node (scheduled, and those a failure or a token asked for). */
+  readonly probes: number
   readonly latencyMillis: number
 }
 

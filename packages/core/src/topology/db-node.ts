@@ -32,6 +32,11 @@ export class DbNode {
   readonly breaker: CircuitBreaker
 
   role: NodeRole = 'unknown'
+  /**
+   * Whether the node's system identifier is known to be the cluster's (set by the
+   * topology). An unverified node is never routed to: it may be another cluster's.
+   */
+  verified = false
   /** Why the node is fenced, if it is. */
   fencedBecause: string | undefined
   /** A draining node takes no new statements; running ones finish. */
@@ -39,6 +44,8 @@ export class DbNode {
   lastError: string | undefined
   /** When the current run of failures began; undefined while the node passes. */
   failingSince: number | undefined
+  /** When a probe last got an answer from the node (`Date.now()`). */
+  answeredAt: number | undefined
 
   systemId: string | undefined
   timeline: number | undefined
@@ -55,6 +62,8 @@ export class DbNode {
   inFlight = 0
   served = 0
   failures = 0
+  /** Probes sent to the node. */
+  probes = 0
   latencyMillis = 0
 
   constructor(name: string, weight: number, pool: pg.Pool, address: string, breaker: BreakerSettings) {
@@ -66,12 +75,16 @@ export class DbNode {
   }
 
   get state(): NodeState {
-    return this.fencedBecause ? 'fenced' : this.breaker.state
+    if (this.fencedBecause) return 'fenced'
+    const health = this.breaker.state
+    return health === 'healthy' && !this.verified ? 'unverified' : health
   }
 
-  /** Healthy, not fenced, not draining. */
+  /** Healthy, verified, not fenced, not draining. */
   get routable(): boolean {
-    return this.fencedBecause === undefined && !this.draining && this.breaker.state === 'healthy'
+    return (
+      this.fencedBecause === undefined && this.verified && !this.draining && this.breaker.state === 'healthy'
+    )
   }
 
   /** Records a finished statement's latency into the EWMA used by the `fastest` balancer. */

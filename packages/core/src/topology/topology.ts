@@ -30,13 +30,21 @@ export class Topology {
   #maxTimeline = 0
   #systemId: string | undefined
   #waiters: (() => void)[] = []
+  #demoting:
+    | { readonly node: DbNode; readonly settled: Promise<void>; readonly settle: () => void }
+    | undefined
 
+  /**
+   * `systemId` pins the cluster's identity (config `systemId`); without it, the
+   * identity is the configured primary's, learned at its first probe.
+   */
   constructor(
     nodes: () => readonly DbNode[],
     initialPrimary: DbNode,
     events: EventHub,
     lag: LagTracker,
     follow: boolean,
+    systemId?: string,
   ) {
     this.#nodes = nodes
     this.#primary = initialPrimary
@@ -44,14 +52,57 @@ export class Topology {
     this.#events = events
     this.#lag = lag
     this.#follow = follow
+    this.#systemId = systemId
+    // The configured primary is trusted by configuration (unless a pinned identity
+    // says otherwise at its first probe); every other node must prove its identity.
+    initialPrimary.verified = true
   }
 
-  /** The node writes go to, when it is usable; undefined during a failover. */
+  /**
+   * The node writes go to, when it is usable; undefined during a failover, and
+   * while a failover decides whether to replace it ({@link beginDemotion}).
+   */
   get primary(): DbNode | undefined {
     const primary = this.#primary
     if (!primary || primary.fencedBecause || primary.breaker.state === 'down') return undefined
-    if (primary.role === 'replica') return undefined
+    if (primary.role === 'replica' || !primary.verified || primary === this.#demoting?.node) return undefined
     return primary
+  }
+
+  /**
+   * Whether `node` may acknowledge a write to the app: it is the primary, and no
+   * failover is deciding whether to replace it. Otherwise the write must wait for
+   * {@link demotionSettled} and ask again: a write the old primary acknowledged
+   * while a replica was promoted is not on the new primary.
+   */
+  mayAcknowledge(node: DbNode): boolean {
+    return this.#primary === node && this.#demoting?.node !== node && node.fencedBecause === undefined
+  }
+
+  /** Resolves when the failover deciding about a primary has decided (at once if none is). */
+  demotionSettled(): Promise<void> {
+    return this.#demoting?.settled ?? Promise.resolve()
+  }
+
+  /**
+   * A failover is about to decide whether to replace `node`: from now on no
+   * statement is sent to it as the primary, so nothing it acknowledges can be lost
+   * to the promotion. {@link endDemotion} ends this, whatever was decided.
+   */
+  beginDemotion(node: DbNode): void {
+    let settle = () => {}
+    const settled = new Promise<void>((resolve) => {
+      settle = resolve
+    })
+    this.#demoting = { node, settled, settle }
+  }
+
+  /** The failover decided: the node stays the primary, or was replaced. */
+  endDemotion(): void {
+    const demoting = this.#demoting
+    this.#demoting = undefined
+    demoting?.settle()
+    this.#wake()
   }
 
   /** The node that was last the primary, usable or not. */
@@ -63,7 +114,10 @@ export class Topology {
     return this.#epoch
   }
 
-  /** The cluster's system identifier: the first primary's. Nodes of another are fenced. */
+  /**
+   * The cluster's system identifier: pinned by config, else the configured
+   * primary's. Undefined until known; until then no other node is trusted.
+   */
   get systemId(): string | undefined {
     return this.#systemId
   }
@@ -111,10 +165,18 @@ export class Topology {
   evaluate(): void {
     const nodes = this.#nodes()
     // The cluster's identity is the configured primary's, so a stray writable node
-    // listed by mistake cannot define it.
+    // listed by mistake cannot define it; another node is trusted only once its
+    // identifier is known to match (a foreign server must never serve a read or
+    // take a write just because our primary was down when it was first seen).
     this.#systemId ??= this.#configured.systemId
     for (const node of nodes) {
-      if (this.#sameSystem(node) && node.timeline !== undefined && node.timeline > this.#maxTimeline) {
+      node.verified =
+        this.#systemId === undefined
+          ? node === this.#configured
+          : node.systemId === undefined
+            ? node === this.#configured // before its first probe
+            : node.systemId === this.#systemId
+      if (node.verified && node.timeline !== undefined && node.timeline > this.#maxTimeline) {
         this.#maxTimeline = node.timeline
       }
     }
@@ -122,7 +184,7 @@ export class Topology {
       node.role === 'primary' &&
       node.timeline === this.#maxTimeline &&
       node.breaker.state !== 'down' &&
-      this.#sameSystem(node)
+      node.verified
     const current = this.#primary
     if (this.#follow && (!current || !usable(current))) {
       const candidates = nodes.filter(usable)
@@ -141,23 +203,23 @@ export class Topology {
     this.#wake()
   }
 
-  #sameSystem(node: DbNode): boolean {
-    return node.systemId === undefined || this.#systemId === undefined || node.systemId === this.#systemId
-  }
-
   #fenceReason(node: DbNode, primaryUsable: boolean): string | undefined {
-    if (!this.#sameSystem(node)) {
+    if (node.systemId !== undefined && this.#systemId !== undefined && node.systemId !== this.#systemId) {
       return `system identifier ${node.systemId} is not the cluster's ${this.#systemId}: a different database cluster`
     }
-    if (node.timeline === undefined) return undefined
+    if (!node.verified || node.timeline === undefined) return undefined
     if (node.timeline < this.#maxTimeline) {
       return node.role === 'primary'
         ? `writable on timeline ${node.timeline}, behind the cluster's timeline ${this.#maxTimeline}: an old primary`
         : `on timeline ${node.timeline}, behind the cluster's timeline ${this.#maxTimeline}`
     }
     if (node.role !== 'primary' || node === this.#primary) return undefined
+    const primary = this.#primary
+    if (primary && sameServer(node, primary)) {
+      return `the same server as the primary ${primary.name} (same system, timeline and start time), listed twice`
+    }
     if (!this.#follow) return 'writable, but not the configured primary (failover is off)'
-    return primaryUsable ? `a second writable node besides ${this.#primary!.name}` : undefined
+    return primaryUsable ? `a second writable node besides ${primary!.name}` : undefined
   }
 
   #wake(): void {
@@ -165,4 +227,19 @@ export class Topology {
     this.#waiters = []
     for (const waiter of waiters) waiter()
   }
+}
+
+/**
+ * Two entries that reach one server (a name and an IP, or a pooler in front): the
+ * same system, timeline and postmaster start time (microseconds) cannot be two
+ * servers, since a copy of a data directory starts at its own time.
+ */
+function sameServer(a: DbNode, b: DbNode): boolean {
+  return (
+    a.systemId !== undefined &&
+    a.systemId === b.systemId &&
+    a.timeline === b.timeline &&
+    a.lifetime !== undefined &&
+    a.lifetime === b.lifetime
+  )
 }

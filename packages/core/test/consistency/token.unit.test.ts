@@ -42,4 +42,34 @@ describe('consistency tokens', () => {
     expect(mergeTokens(token, other)).toBe(other)
     expect(mergeTokens(undefined, token)).toBe(token)
   })
+
+  describe('signed with a secret', () => {
+    const secret = 'a-secret-of-at-least-16-chars'
+
+    it('round-trip, and carry a 22-character signature', () => {
+      const text = serializeToken(token, [secret])
+      expect(text).toMatch(/^cw1\.7313372251239011234\.3\.1a2b3c4d\.[A-Za-z0-9_-]{22}$/)
+      expect(parseToken(text, [secret])).toEqual(token)
+    })
+
+    it('refuse an altered position, timeline or system, an unsigned token and another secret', () => {
+      const text = serializeToken(token, [secret])
+      const signature = text.split('.')[4]
+      for (const forged of [
+        `cw1.7313372251239011234.3.ffffffff.${signature}`,
+        `cw1.7313372251239011234.5.1a2b3c4d.${signature}`,
+        `cw1.1.3.1a2b3c4d.${signature}`,
+        'cw1.7313372251239011234.3.1a2b3c4d',
+        serializeToken(token, ['another-secret-of-16-chars']),
+      ]) {
+        expect(() => parseToken(forged, [secret])).toThrow(/invalid consistency token/)
+      }
+    })
+
+    it('verify with every listed secret, so a secret can be rotated', () => {
+      const old = serializeToken(token, ['the-old-secret-16-chars'])
+      expect(parseToken(old, [secret, 'the-old-secret-16-chars'])).toEqual(token)
+      expect(serializeToken(token, [secret, 'the-old-secret-16-chars'])).toBe(serializeToken(token, [secret]))
+    })
+  })
 })

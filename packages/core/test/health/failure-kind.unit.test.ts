@@ -6,6 +6,9 @@ describe('failureKind', () => {
     [{ code: 'ECONNREFUSED' }, 'connection'],
     [{ code: 'ECONNRESET' }, 'connection'],
     [{ code: '08006' }, 'connection'],
+    [{ code: '08P01', severity: 'FATAL' }, 'connection'],
+    // A NUL byte in the SQL text: the server refuses the message and the session lives on.
+    [{ code: '08P01', severity: 'ERROR', message: 'invalid message format' }, 'statement'],
     [{ code: '57P01' }, 'connection'],
     [{ code: '57P03' }, 'connection'],
     [{ code: '53300' }, 'connection'],

@@ -108,4 +108,82 @@ describe('Topology', () => {
     expect(topology.lastPrimary).toBe(p)
     expect(r1.fencedBecause).toMatch(/failover is off/)
   })
+
+  // Regression (issue 15, item 2): with the configured primary down at start, any
+  // node counted as "the same system", and follow mode adopted another cluster's primary.
+  it('trusts no other node while the cluster identity is unknown (configured primary down at start)', () => {
+    const [p, foreignPrimary, foreignReplica] = [node('p'), node('x1'), node('x2')]
+    const topology = new Topology(
+      () => [p, foreignPrimary, foreignReplica],
+      p,
+      new EventHub(),
+      new LagTracker(),
+      true,
+    )
+    for (let i = 0; i < 3; i++) p.breaker.failure() // never answered
+    observe(foreignPrimary, 'primary', 1, '99')
+    observe(foreignReplica, 'replica', 1, '99')
+    topology.evaluate()
+    expect(topology.primary).toBeUndefined()
+    expect(topology.lastPrimary).toBe(p)
+    expect(foreignPrimary.routable).toBe(false)
+    expect(foreignReplica.routable).toBe(false)
+    expect(foreignReplica.state).toBe('unverified')
+    // Once our primary answers, the identity is known and the others are fenced, with why.
+    p.breaker.success()
+    p.breaker.success()
+    observe(p, 'primary', 1, '7')
+    topology.evaluate()
+    expect(topology.primary).toBe(p)
+    expect(foreignReplica.state).toBe('fenced')
+    expect(foreignPrimary.fencedBecause).toMatch(/system identifier 99 is not the cluster's 7/)
+  })
+
+  it('trusts nodes whose identifier matches a pinned systemId, even with the configured primary down', () => {
+    const [p, r1] = [node('p'), node('r1')]
+    const topology = new Topology(() => [p, r1], p, new EventHub(), new LagTracker(), true, '7')
+    for (let i = 0; i < 3; i++) p.breaker.failure()
+    observe(r1, 'primary', 2, '7')
+    topology.evaluate()
+    expect(r1.verified).toBe(true)
+    expect(topology.primary).toBe(r1)
+  })
+
+  it('says a node is the primary itself when the primary is listed twice', () => {
+    const { p, topology } = setup()
+    const again = node('p-again')
+    const twice = new Topology(() => [p, again], p, new EventHub(), new LagTracker(), true)
+    again.observe({
+      role: 'primary',
+      systemId: '7',
+      lifetime: 'p-1', // the same postmaster start time as p
+      lsn: 100n,
+      timeline: 1,
+      upstream: undefined,
+      replayPaused: false,
+      walLayout: { pageBytes: 8192, segmentBytes: 16 << 20 },
+    })
+    twice.evaluate()
+    expect(again.fencedBecause).toMatch(/the same server as the primary p/)
+    expect(again.fencedBecause).not.toMatch(/second writable/)
+    expect(topology.primary).toBe(p)
+  })
+
+  it('sends nothing to a primary a failover is deciding about, and says when it may acknowledge', async () => {
+    const { p, topology } = setup()
+    expect(topology.mayAcknowledge(p)).toBe(true)
+    topology.beginDemotion(p)
+    expect(topology.primary).toBeUndefined()
+    expect(topology.mayAcknowledge(p)).toBe(false)
+    let settled = false
+    const waiting = topology.demotionSettled().then(() => {
+      settled = true
+    })
+    await Promise.resolve()
+    expect(settled).toBe(false)
+    topology.endDemotion() // the failover was cancelled: p stays
+    await waiting
+    expect(topology.primary).toBe(p)
+    expect(topology.mayAcknowledge(p)).toBe(true)
+  })
 })
