@@ -5,6 +5,7 @@ export { type CursorConstructor, type CursorLike, RoutedConnection } from './con
 export type { Statement, TransactionOptions } from './connection/statement.js'
 export { formatLsn, type Lsn, normalizeInsertLsn, parseLsn, type WalLayout } from './consistency/lsn.js'
 export { type ConsistencyToken, mergeTokens, parseToken, serializeToken } from './consistency/token.js'
+export type { PgDriver } from './driver/pg-driver.js'
 export {
   CausewayError,
   type CausewayErrorCode,

@@ -1,3 +1,4 @@
+import type { PgDriver } from '../driver/pg-driver.js'
 import type { FailoverLock } from '../failover/failover-lock.js'
 import type { BalancerFunction, BalancerName } from '../routing/balancers/balancer.js'
 import type { NodeConfig } from './node-config.js'
@@ -122,4 +123,26 @@ export interface ClusterConfig {
   }
   /** While there is no primary, how long a write waits for one before it fails. Default 0: fail fast. */
   readonly writeWaitMillis?: number
+  /**
+   * The app's own `pg` module, used for every pool and connection Causeway opens,
+   * as Kysely's `PostgresDialect` uses the app's own `Pool`. Default: the `pg` that
+   * `@causeway/core` resolves as its peer dependency, which is the app's when the
+   * package manager installs one copy.
+   *
+   * Pass it when a second copy of `pg` may be installed (a version outside the
+   * peer range, a bundler, a monorepo with several): a second copy has its own
+   * `pg.types`, so the app's `pg.types.setTypeParser(...)` would not apply to
+   * Causeway's results, and its own `DatabaseError`, so errors would not be
+   * `instanceof` the app's `pg.DatabaseError`. Anything with pg's `Pool` and
+   * `Client` classes fits, such as subclasses that instrument them. A node's own
+   * `types` option still applies to its connections.
+   *
+   * @example
+   * ```ts
+   * import pg from 'pg'
+   * pg.types.setTypeParser(20, Number) // int8 as a number
+   * const cluster = createCluster({ primary: url, replicas: [replicaUrl], pg })
+   * ```
+   */
+  readonly pg?: PgDriver
 }

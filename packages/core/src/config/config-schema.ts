@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { type PgDriver, peerPgDriver } from '../driver/pg-driver.js'
 import type { FailoverLock } from '../failover/failover-lock.js'
 import type { BalancerFunction } from '../routing/balancers/balancer.js'
 import { nodeConfigSchema } from './node-config.js'
@@ -14,6 +15,15 @@ const syncSchema = z
     method: z.enum(['client', 'server']).default('client'),
   })
   .strict()
+
+const pgClass = <C>(name: string) =>
+  z.custom<C>((value) => typeof value === 'function', { message: `must be a class (pg's ${name})` })
+
+// Only the classes are read and kept: the module object itself is never copied.
+const pgDriverSchema = z.object(
+  { Pool: pgClass<PgDriver['Pool']>('Pool'), Client: pgClass<PgDriver['Client']>('Client') },
+  { error: "must be the pg module (import pg from 'pg'), or an object with its Pool and Client classes" },
+)
 
 /** The configuration schema. Every key but `primary` has a default. */
 export const clusterConfigSchema = z
@@ -79,6 +89,7 @@ export const clusterConfigSchema = z
       .strict()
       .default({ primaryDownMillis: 1_000 }),
     writeWaitMillis: millis.default(0),
+    pg: pgDriverSchema.default(peerPgDriver),
   })
   .strict()
 

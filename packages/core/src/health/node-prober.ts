@@ -1,5 +1,6 @@
-import pg from 'pg'
+import type pg from 'pg'
 import { parseLsn, type WalLayout } from '../consistency/lsn.js'
+import type { PgDriver } from '../driver/pg-driver.js'
 import type { ProbeResult } from '../topology/db-node.js'
 import { failureKind } from './failure-kind.js'
 
@@ -50,6 +51,7 @@ interface Identity {
  * restarted server is seen as one.
  */
 export class NodeProber {
+  readonly #pg: PgDriver
   readonly #config: pg.ClientConfig
   #client: pg.Client | undefined
   #busy = 0
@@ -63,10 +65,12 @@ export class NodeProber {
    * restart, say): the node's cached position may belong to its old lifetime.
    */
   constructor(
+    driver: PgDriver,
     config: pg.ClientConfig,
     timeoutMillis: number,
     onConnectionLost: (error: Error) => void = () => {},
   ) {
+    this.#pg = driver
     this.#onConnectionLost = onConnectionLost
     this.#config = { ...config, connectionTimeoutMillis: timeoutMillis, query_timeout: timeoutMillis }
   }
@@ -169,7 +173,7 @@ export class NodeProber {
     if (this.#closed) return Promise.reject(new Error('the prober is closed'))
     if (this.#client) return Promise.resolve(this.#client)
     this.#connecting ??= (async () => {
-      const client = new pg.Client(this.#config)
+      const client = new this.#pg.Client(this.#config)
       client.on('error', (error) => {
         if (this.#client !== client) return
         this.#drop(client)

@@ -1,4 +1,4 @@
-import pg from 'pg'
+import type pg from 'pg'
 import type { ResolvedConfig } from '../config/config-schema.js'
 import type { NodeConfig } from '../config/node-config.js'
 import { LsnSampler, SAMPLE_SQL } from '../consistency/lsn-sampler.js'
@@ -49,12 +49,12 @@ export function createNode(
   const connectTimeout =
     (connection.connectionTimeoutMillis as number | undefined) ?? resolved.pool.connectionTimeoutMillis
   const { connectionTimeoutMillis: _, ...poolOptions } = connection
-  class TimedClient extends pg.Client {
+  class TimedClient extends resolved.pg.Client {
     constructor(config: pg.ClientConfig = {}) {
       super({ ...config, connectionTimeoutMillis: connectTimeout })
     }
   }
-  const pool = new pg.Pool({
+  const pool = new resolved.pg.Pool({
     max: resolved.pool.max,
     idleTimeoutMillis: resolved.pool.idleTimeoutMillis,
     ...(resolved.pool.maxLifetimeSeconds === undefined
@@ -80,12 +80,12 @@ export function createNode(
       if (message.parameterName === 'in_hot_standby') onHotStandby(node, message.parameterValue === 'on')
     })
   })
-  const prober = new NodeProber(connection, resolved.health.timeoutMillis, (error) =>
+  const prober = new NodeProber(resolved.pg, connection, resolved.health.timeoutMillis, (error) =>
     onIdleError(node, error),
   )
   // Token captures get a side connection of their own (opened on first use, so only
   // on a primary): they must not queue behind probes and replay checks.
-  const capturer = new NodeProber(connection, resolved.health.timeoutMillis)
+  const capturer = new NodeProber(resolved.pg, connection, resolved.health.timeoutMillis)
   const sampler = new LsnSampler(
     async () => {
       const [row] = await capturer.run<{ lsn: string; timeline: number }>(SAMPLE_SQL)

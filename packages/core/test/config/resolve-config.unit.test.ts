@@ -59,6 +59,21 @@ describe('resolveConfig', () => {
     expect(problem({ primary: url, sync: { replicas: 0 } })).toMatch(/sync\.replicas: /)
   })
 
+  it('names a pg option that is not the pg module', () => {
+    expect(problem({ primary: url, pg: 'pg' })).toMatch(/pg: must be the pg module/)
+    expect(problem({ primary: url, pg: { Pool: class {} } })).toMatch(/pg\.Client: is required/)
+    expect(problem({ primary: url, pg: { Pool: class {}, Client: {} } })).toMatch(
+      /pg\.Client: must be a class \(pg's Client\)/,
+    )
+  })
+
+  it('keeps the classes of a pg option, and defaults to the peer pg', async () => {
+    const pg = (await import('pg')).default
+    expect(resolveConfig({ primary: url }).pg).toBe(pg)
+    const driver = { Pool: pg.Pool, Client: pg.Client }
+    expect(resolveConfig({ primary: url, pg: driver }).pg).toEqual(driver)
+  })
+
   it('rejects what is not an object', () => {
     expect(problem(undefined)).toMatch(/expected an object/)
     expect(problem('postgres://x')).toMatch(/expected an object/)
