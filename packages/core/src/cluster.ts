@@ -86,6 +86,8 @@ export class Cluster {
   #membersVersion = 0
   readonly #byNode = new Map<DbNode, NodeMember>()
   #closing: Promise<void> | undefined
+  /** Pool checkouts still waiting for a connection, to fail when the cluster closes. */
+  readonly #checkouts = new Set<() => void>()
   readonly #secrets: TokenSecrets | undefined
   /** When a token of a newer timeline last made every node be probed. */
   #newerTokenRefreshAt = 0
@@ -362,6 +364,11 @@ export class Cluster {
 
   async #close(): Promise<void> {
     this.#closed = true
+    // Statements still waiting for a pooled connection were never sent: they fail
+    // now, as CLOSED, rather than hang (pg-pool's end() drops its queue unsettled).
+    const checkouts = [...this.#checkouts]
+    this.#checkouts.clear()
+    for (const abandon of checkouts) abandon()
     this.#monitor.stop()
     this.#waiter.stop()
     this.#autoFailover?.stop()
@@ -407,6 +414,29 @@ export class Cluster {
       stats: this.#stats,
       get closed() {
         return cluster.#closed
+      },
+      unlessClosed: (waiting) => {
+        if (this.#closed) {
+          void waiting.then(
+            (client) => client.release(),
+            () => {},
+          )
+          return Promise.reject(this.#closedError())
+        }
+        return new Promise((resolve, reject) => {
+          const abandon = () => reject(this.#closedError())
+          this.#checkouts.add(abandon)
+          waiting.then(
+            (client) => {
+              if (!this.#checkouts.delete(abandon)) client.release()
+              else resolve(client)
+            },
+            (error: unknown) => {
+              this.#checkouts.delete(abandon)
+              reject(error)
+            },
+          )
+        })
       },
       context: () => this.#context.getStore() ?? this.#defaultContext,
       primary: (avoid) => this.#primary(avoid),
@@ -472,6 +502,7 @@ export class Cluster {
       primary = usable()
     }
     if (primary) return primary
+    if (this.#closed) throw this.#closedError()
     const last = this.#topology.lastPrimary
     // A write wants the primary: look at it now, not after its probe backoff.
     if (last) this.#monitor.wanted(last)
@@ -536,7 +567,11 @@ export class Cluster {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new CausewayError('CLOSED', 'the cluster is closed')
+    if (this.#closed) throw this.#closedError()
+  }
+
+  #closedError(): CausewayError {
+    return new CausewayError('CLOSED', 'the cluster is closed; the statement was not sent')
   }
 }
 

@@ -1,3 +1,4 @@
+import type pg from 'pg'
 import type { ResolvedConfig } from '../config/config-schema.js'
 import type { ConsistencyScope, Recovery } from '../consistency/consistency-scope.js'
 import type { ReplayWaiter } from '../consistency/replay-waiter.js'
@@ -36,6 +37,12 @@ export interface Engine {
   readonly waiter: ReplayWaiter
   readonly stats: EngineStats
   readonly closed: boolean
+  /**
+   * Resolves as `waiting` does, or rejects with `CLOSED` when the cluster closes
+   * first: pg-pool's `end()` never settles the checkouts still queued. A client
+   * that arrives after that goes back to its pool.
+   */
+  unlessClosed(waiting: Promise<pg.PoolClient>): Promise<pg.PoolClient>
   context(): ExecutionContext
   /**
    * The primary, waiting up to `writeWaitMillis` during a failover; throws

@@ -462,10 +462,20 @@ export class RoutedConnection {
       )
     }
     this.#unbind()
+    const pool = node.pool
+    // A checkout served by an idle client completes on the next tick; only one that
+    // queues can outlive close(), so only that one is watched (no extra promise per
+    // statement). Idle clients are handed out a tick later, hence the count of
+    // checkouts still waiting for theirs.
+    const idle = pool.idleCount > node.checkouts
+    node.checkouts++
     try {
-      this.#client = await node.pool.connect()
+      this.#client = idle ? await pool.connect() : await this.#engine.unlessClosed(pool.connect())
     } catch (cause) {
+      if (cause instanceof CausewayError) throw cause
       throw new ConnectFailed(`cannot connect to ${node.name}`, { cause })
+    } finally {
+      node.checkouts--
     }
     this.#node = node
     return this.#client

@@ -60,6 +60,8 @@ export class DbNode {
   lagging = false
 
   inFlight = 0
+  /** Pool checkouts of this node's pool not yet served. */
+  checkouts = 0
   served = 0
   failures = 0
   /** Probes sent to the node. */
