@@ -10,6 +10,17 @@ const alias = {
   '@causeway/testing': source('testing'),
 }
 
+// The lowest Kysely the plugin supports (its peer range's floor), installed as the
+// devDependency alias `kysely-lowest`; the `kysely-lowest` project runs the plugin's
+// Kysely-touching tests with every `import 'kysely'` resolved to it.
+const lowestKysely = fileURLToPath(
+  new URL('./packages/kysely-plugin/node_modules/kysely-lowest/dist/esm/index.js', import.meta.url),
+)
+const lowestAlias = [
+  { find: /^kysely$/, replacement: lowestKysely },
+  ...Object.entries(alias).map(([find, replacement]) => ({ find, replacement })),
+]
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -27,6 +38,20 @@ export default defineConfig({
           name: 'integration',
           include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
           exclude: ['**/*.unit.test.ts', '**/node_modules/**'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+        },
+      },
+      {
+        resolve: { alias: lowestAlias },
+        test: {
+          name: 'kysely-lowest',
+          include: [
+            'packages/kysely-plugin/test/classify/classify-query.unit.test.ts',
+            'packages/kysely-plugin/test/transaction-control.test.ts',
+          ],
+          env: { KYSELY_UNDER_TEST: 'lowest' },
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',

@@ -2,6 +2,7 @@ import type { CursorConstructor, RoutedConnection } from '@causeway/core'
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
 import { classifyCompiledQuery } from './classify-compiled-query.js'
 import { isTaggedForPrimary } from './on-primary-plugin.js'
+import { type TransactionControl, transactionControlOf } from './transaction-control.js'
 
 /** Kysely 0.29's per-query options; 0.28 passes none. */
 interface AbortOptions {
@@ -25,6 +26,8 @@ export class CausewayConnection implements DatabaseConnection {
   async executeQuery<R>(compiledQuery: CompiledQuery, options?: AbortOptions): Promise<QueryResult<R>> {
     // An aborted signal stops the statement before it is sent.
     options?.signal?.throwIfAborted()
+    const control = transactionControlOf(compiledQuery)
+    if (control) return this.#control(control) as Promise<QueryResult<R>>
     const running = this.routed.execute({
       sql: compiledQuery.sql,
       parameters: compiledQuery.parameters,
@@ -41,6 +44,26 @@ export class CausewayConnection implements DatabaseConnection {
     return {
       numAffectedRows: changed ? BigInt(rowCount ?? 0) : undefined,
       rows: (rows ?? []) as R[],
+    }
+  }
+
+  /**
+   * The driver's `BEGIN`, `COMMIT` and `ROLLBACK`, run by the router, which decides
+   * the transaction's node and captures its token after COMMIT. COMMIT and ROLLBACK
+   * answer as `PostgresConnection` does, `{ rows: [{ command }] }`: a COMMIT that
+   * PostgreSQL completed as `ROLLBACK` (an earlier error aborted the transaction)
+   * shows it there.
+   */
+  async #control(control: TransactionControl): Promise<QueryResult<{ command: string }>> {
+    switch (control.command) {
+      case 'begin':
+        await this.routed.begin(control.options)
+        return { rows: [] }
+      case 'commit':
+        return { rows: [{ command: await this.routed.commit() }] }
+      case 'rollback':
+        await this.routed.rollback()
+        return { rows: [{ command: 'ROLLBACK' }] }
     }
   }
 

@@ -1,6 +1,5 @@
-import type { Cluster, CursorConstructor } from '@causeway/core'
+import { CausewayError, type Cluster, type CursorConstructor } from '@causeway/core'
 import {
-  AbortedTransactionError,
   createQueryId,
   type DatabaseConnection,
   type Driver,
@@ -9,55 +8,62 @@ import {
   RawNode,
   type TransactionSettings,
 } from 'kysely'
+import { AbortedTransactionError } from './aborted-transaction-error.js'
 import { CausewayConnection } from './causeway-connection.js'
+import type { ClusterSource } from './cluster-source.js'
+import { beginQuery, commitQuery, rollbackQuery } from './transaction-control.js'
 
 /**
- * The Kysely driver of {@link CausewayDialect}. Connections are lazy: acquiring one
- * takes nothing from a pool; its first statement decides the node.
+ * The Kysely driver of {@link CausewayDialect}, made by its `createDriver()`. It takes
+ * its cluster from the dialect at `init()` and gives it back at `destroy()`; the
+ * dialect closes a cluster it owns when the last driver gives it back. Connections
+ * are lazy: acquiring one takes nothing from a pool; its first statement decides
+ * the node.
  */
 export class CausewayDriver implements Driver {
-  readonly #cluster: Cluster
-  readonly #ownsCluster: boolean
+  readonly #source: ClusterSource
   readonly #cursor: CursorConstructor | undefined
-  #destroyed = false
+  #cluster: Cluster | undefined
 
-  constructor(cluster: Cluster, ownsCluster: boolean, cursor: CursorConstructor | undefined) {
-    this.#cluster = cluster
-    this.#ownsCluster = ownsCluster
+  constructor(source: ClusterSource, cursor: CursorConstructor | undefined) {
+    this.#source = source
     this.#cursor = cursor
   }
 
   async init(): Promise<void> {
-    // Loads the SQL parser and probes every node once (each probe is bounded by
-    // health.timeoutMillis), so the first reads already know the replicas.
-    await this.#cluster.ready()
+    if (this.#cluster) return
+    const cluster = this.#source.acquire()
+    try {
+      // Loads the SQL parser and probes every node once (each probe is bounded by
+      // health.timeoutMillis), so the first reads already know the replicas.
+      await cluster.ready()
+    } catch (error) {
+      // Kysely calls destroy() only after a successful init: give the cluster back now.
+      await this.#source.release(cluster)
+      throw error
+    }
+    this.#cluster = cluster
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
+    if (!this.#cluster) throw new CausewayError('CLOSED', 'this Kysely instance was destroyed')
     return new CausewayConnection(this.#cluster.connect(), this.#cursor)
   }
 
+  // Transaction control goes through executeQuery, as with PostgresDriver, so that
+  // Kysely's `log` sees it; the connection hands it to the router.
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    let sql = 'begin'
-    if (settings.isolationLevel || settings.accessMode) {
-      sql = 'start transaction'
-      if (settings.isolationLevel) sql += ` isolation level ${settings.isolationLevel}`
-      if (settings.accessMode) sql += ` ${settings.accessMode}`
-    }
-    await routed(connection).begin({
-      accessMode: settings.accessMode,
-      isolationLevel: settings.isolationLevel,
-      sql,
-    })
+    await connection.executeQuery(beginQuery(settings))
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const { rows } = await connection.executeQuery<{ command?: string }>(commitQuery())
     // PostgreSQL completes a COMMIT with a ROLLBACK tag when an earlier error aborted the transaction.
-    if ((await routed(connection).commit()) === 'ROLLBACK') throw new AbortedTransactionError()
+    if (rows[0]?.command === 'ROLLBACK') throw new AbortedTransactionError()
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await routed(connection).rollback()
+    await connection.executeQuery(rollbackQuery())
   }
 
   async savepoint(
@@ -89,9 +95,9 @@ export class CausewayDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    if (this.#destroyed) return
-    this.#destroyed = true
-    if (this.#ownsCluster) await this.#cluster.close()
+    const cluster = this.#cluster
+    this.#cluster = undefined
+    if (cluster) await this.#source.release(cluster)
   }
 }
 

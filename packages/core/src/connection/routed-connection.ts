@@ -130,7 +130,10 @@ export class RoutedConnection {
       : await this.#engine.primary()
     if (!onReplica) this.#onPrimary = true
     await this.#bind(node)
-    await this.#run(node, { sql: options.sql ?? 'begin', parameters: [], intent: 'read' })
+    // Tagged for the `statement` event by where it runs: transaction control is a
+    // write on the primary, a read on a replica.
+    const intent = node.role === 'replica' ? 'read' : 'write'
+    await this.#run(node, { sql: options.sql ?? 'begin', parameters: [], intent })
     this.#inTransaction = true
     this.#transactionWrote = false
   }
@@ -161,7 +164,8 @@ export class RoutedConnection {
     }
     let command: string
     try {
-      command = (await this.#run(node, { sql: 'commit', parameters: [], intent: 'write' })).command
+      const intent = node.role === 'replica' ? 'read' : 'write'
+      command = (await this.#run(node, { sql: 'commit', parameters: [], intent })).command
     } catch (error) {
       if (this.#transactionWrote && failureKind(error) === 'connection') {
         this.#engine.context().scope?.markUncertain(this.#engine.recovery(node, this.#sentPid))
@@ -199,7 +203,8 @@ export class RoutedConnection {
       return
     }
     try {
-      await this.#run(node, { sql: 'rollback', parameters: [], intent: 'read' })
+      const intent = node.role === 'replica' ? 'read' : 'write'
+      await this.#run(node, { sql: 'rollback', parameters: [], intent })
     } finally {
       this.#inTransaction = false
     }
