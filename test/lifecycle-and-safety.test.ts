@@ -83,36 +83,17 @@ describe('replicas: []', () => {
 
 describe('cleanup', () => {
   it('db.destroy() closes every pool and timer: the process exits on its own', async () => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('./fixtures/exit-after-destroy.ts', import.meta.url))],
-      {
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '--conditions=@causeway/source',
-          CLUSTER_URLS: cluster.nodes.map((n) => n.url).join(','),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
-    let output = ''
-    child.stdout.on('data', (chunk) => {
-      output += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      output += chunk
-    })
-    const code = await new Promise<number | null>((resolve) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL')
-        resolve(null)
-      }, 20_000)
-      child.once('exit', (exit) => {
-        clearTimeout(timer)
-        resolve(exit)
-      })
-    })
+    const { code, output } = await runUntilExit('exit-after-destroy.ts')
     expect(output).toContain('destroyed')
+    expect(code).toBe(0)
+  })
+
+  it('exits promptly after transactions, a savepoint, a stream, an abort, a Migrator and a session (issue 15)', async () => {
+    // The script sets query_timeout (30 s): a stream's cursor used to leave pg's
+    // query_timeout timer behind, which held the process after db.destroy().
+    const { code, output, afterDestroyMillis } = await runUntilExit('exit-after-full-use.ts')
+    expect(output).toContain('destroyed')
+    expect(afterDestroyMillis).toBeLessThan(3_000)
     expect(code).toBe(0)
   })
 
@@ -124,3 +105,50 @@ describe('cleanup', () => {
     await expect(core.query('select 1')).rejects.toMatchObject({ code: 'CLOSED' })
   })
 })
+
+/**
+ * Runs a script of test/fixtures in a process of its own, with the cluster's URLs in
+ * CLUSTER_URLS, until it exits (or 20 s, then kills it). `afterDestroyMillis`: from
+ * its "destroyed" line to its exit, as seen from here.
+ */
+async function runUntilExit(
+  script: string,
+): Promise<{ code: number | null; output: string; afterDestroyMillis: number | undefined }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL(`./fixtures/${script}`, import.meta.url))],
+    {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '--conditions=@causeway/source',
+        CLUSTER_URLS: cluster.nodes.map((n) => n.url).join(','),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let output = ''
+  let destroyedAt: number | undefined
+  child.stdout.on('data', (chunk) => {
+    output += chunk
+    if (destroyedAt === undefined && output.includes('destroyed')) destroyedAt = Date.now()
+  })
+  child.stderr.on('data', (chunk) => {
+    output += chunk
+  })
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      resolve(null)
+    }, 20_000)
+    // 'close', not 'exit': by then every line it wrote has been read.
+    child.once('close', (exit) => {
+      clearTimeout(timer)
+      resolve(exit)
+    })
+  })
+  return {
+    code,
+    output,
+    afterDestroyMillis: destroyedAt === undefined ? undefined : Date.now() - destroyedAt,
+  }
+}

@@ -53,7 +53,29 @@ export function createNode(
     constructor(config: pg.ClientConfig = {}) {
       super({ ...config, connectionTimeoutMillis: connectTimeout })
     }
+
+    // With a query_timeout, pg arms a (ref'd) timer per query and clears it from
+    // the query's callback. A cursor (pg-cursor, for streams) is never called
+    // back, so each stream left a timer that held the process for up to
+    // query_timeout after db.destroy(), unseen by process._getActiveHandles().
+    // Clear it when the cursor's statement is over: 'end' once it is done or
+    // closed early, 'error' when it failed.
+    override query(...args: unknown[]): never {
+      const result = (super.query as (...a: unknown[]) => never)(...args)
+      const cursor = args[0] as Partial<CursorEvents> | null
+      if (
+        typeof cursor?.callback === 'function' &&
+        typeof cursor.read === 'function' &&
+        typeof cursor.once === 'function'
+      ) {
+        const clear = (cursor as CursorEvents).callback
+        cursor.once('end', () => clear())
+        cursor.once('error', () => clear())
+      }
+      return result
+    }
   }
+
   const pool = new resolved.pg.Pool({
     max: resolved.pool.max,
     idleTimeoutMillis: resolved.pool.idleTimeoutMillis,
@@ -102,6 +124,13 @@ export function createNode(
     () => node.walLayout,
   )
   return { node, prober, capturer, sampler, connection }
+}
+
+/** What a submitted pg-cursor has once pg wrapped its callback in a query_timeout (not in pg's types). */
+interface CursorEvents {
+  callback: () => void
+  read: unknown
+  once(event: 'end' | 'error', listener: () => void): unknown
 }
 
 function addressOf(config: NodeConfig): string {
