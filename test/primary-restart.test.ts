@@ -1,7 +1,8 @@
 import { CausewayError } from '@causeway/core'
 import type { Generated } from 'kysely'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Fixture, setupFixture } from './support/fixture.js'
+import { coreCluster, type Fixture, setupFixture } from './support/fixture.js'
 import { eventually, sleep } from './support/wait.js'
 
 interface DB {
@@ -37,5 +38,77 @@ describe('a primary that comes back', () => {
       }
     }
     expect(Date.now() - restarted).toBeLessThan(1_000)
+  })
+
+  // Regression (issue 15, item 7): a 70 ms restart cost 0.56–1.1 s of NO_PRIMARY
+  // (about 800 failed writes): the failed writes' probes counted the primary down
+  // within milliseconds, it then needed two probes an interval apart to come back,
+  // and writes did not wait by default.
+  it('rides through a fast restart under 8 writers with the default settings: no write fails for want of a primary', async () => {
+    const cluster = coreCluster(f.cluster)
+    try {
+      await cluster.ready()
+      let stop = false
+      const errors: string[] = []
+      let acknowledged = 0
+      const writer = async () => {
+        while (!stop) {
+          try {
+            await cluster.query(`insert into events (body) values ('restart')`)
+            acknowledged++
+          } catch (error) {
+            errors.push((error as CausewayError).code ?? String(error))
+          }
+        }
+      }
+      const writers = Array.from({ length: 8 }, writer)
+      await sleep(200)
+      await f.cluster.primary.stop({ mode: 'fast' })
+      await f.cluster.primary.start()
+      const back = acknowledged
+      await eventually(() => acknowledged > back + 50, 'writes to flow again', 10_000)
+      stop = true
+      await Promise.all(writers)
+      expect(errors.filter((code) => code === 'NO_PRIMARY')).toEqual([])
+      // Writes in flight when the server shut down are of unknown outcome, never retried.
+      expect(errors.every((code) => code === 'WRITE_OUTCOME_UNKNOWN' || code === 'NODE_UNAVAILABLE')).toBe(true)
+    } finally {
+      await cluster.close()
+    }
+  })
+})
+
+describe('a replica at max_connections', () => {
+  // Regression: its 53300 "too many clients" on new connections marked it suspect,
+  // the next probe (on its own connection) restored it, and it flapped: 97
+  // suspect/up cycles.
+  it('is not marked suspect, and every read is served elsewhere', async () => {
+    const cluster = coreCluster(f.cluster)
+    const replica = f.cluster.replicas[0]!
+    const hogs: pg.Client[] = []
+    try {
+      await cluster.ready()
+      const suspects: string[] = []
+      cluster.on('node-suspect', (e) => suspects.push(e.node))
+      for (;;) {
+        const client = new pg.Client(replica.url)
+        try {
+          await client.connect()
+          hogs.push(client)
+        } catch (error) {
+          await client.end().catch(() => {})
+          expect((error as { code?: string }).code).toBe('53300')
+          break
+        }
+      }
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await cluster.query<{ port: number }>('select inet_server_port() as port')
+        expect(rows[0]!.port).not.toBe(replica.port)
+      }
+      expect(suspects.filter((n) => n === replica.name)).toEqual([])
+    } finally {
+      await Promise.all(hogs.map((c) => c.end().catch(() => {})))
+      await cluster.close()
+    }
   })
 })

@@ -369,6 +369,8 @@ export class Cluster {
     const checkouts = [...this.#checkouts]
     this.#checkouts.clear()
     for (const abandon of checkouts) abandon()
+    // Writes waiting for a primary stop waiting (and fail as CLOSED).
+    this.#topology.wake()
     this.#monitor.stop()
     this.#waiter.stop()
     this.#autoFailover?.stop()
@@ -498,13 +500,15 @@ export class Cluster {
     const deadline = Date.now() + this.#config.writeWaitMillis
     let primary = usable()
     while (!primary && !this.#closed && Date.now() < deadline) {
-      await this.#topology.nextEvaluation(deadline - Date.now())
+      // A write wants the primary: look at it now, not after its probe backoff.
+      const last = this.#topology.lastPrimary
+      if (last && last !== this.#topology.demoting) this.#monitor.wanted(last)
+      await this.#topology.nextEvaluation(Math.min(deadline - Date.now(), 25))
       primary = usable()
     }
     if (primary) return primary
     if (this.#closed) throw this.#closedError()
     const last = this.#topology.lastPrimary
-    // A write wants the primary: look at it now, not after its probe backoff.
     if (last) this.#monitor.wanted(last)
     throw new CausewayError(
       'NO_PRIMARY',

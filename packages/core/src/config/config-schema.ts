@@ -88,7 +88,7 @@ export const clusterConfigSchema = z
       })
       .strict()
       .default({ primaryDownMillis: 1_000 }),
-    writeWaitMillis: millis.default(0),
+    writeWaitMillis: millis.default(2_000),
     pg: pgDriverSchema.default(peerPgDriver),
   })
   .strict()

@@ -58,6 +58,9 @@ export class CircuitBreaker {
   /** How long to wait before the next probe. */
   nextProbeDelayMillis(): number {
     const { intervalMillis, maxBackoffMillis } = this.#settings
+    // A down node that just passed a probe is confirmed at once: its upAfter
+    // successes take that many round trips, not that many intervals.
+    if (this.#state === 'down' && this.#successes > 0) return 0
     if (this.#state !== 'down') return intervalMillis
     const steps = Math.min(this.#failures - this.#settings.downAfter, 10)
     return Math.min(intervalMillis * 2 ** steps, maxBackoffMillis)

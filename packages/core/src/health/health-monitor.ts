@@ -6,6 +6,14 @@ import type { Topology } from '../topology/topology.js'
 import { redact } from '../util/redact.js'
 import type { NodeProber } from './node-prober.js'
 
+/**
+ * The shortest gap between two probes of one node that traffic asks for (a write
+ * waiting for the primary, a failed statement): short enough that a server that
+ * answers again is seen at once, long enough that a burst of failures under load
+ * makes a handful of probes, not thousands.
+ */
+const WANTED_GAP_MILLIS = 20
+
 /** What the monitor needs of each node. */
 export interface MonitoredNode {
   readonly node: DbNode
@@ -84,15 +92,16 @@ export class HealthMonitor {
   }
 
   /**
-   * Traffic needs a node that is down (writes while the primary is): probe it now
-   * rather than after its backoff, at most once per `health.intervalMillis`. So a
-   * restarted primary is seen as soon as it is wanted, while an idle app still
-   * backs off.
+   * Traffic needs a node that is not healthy (writes waiting for the primary):
+   * probe it now rather than after its backoff, back to back while it is wanted (a
+   * refused connection costs next to nothing; a frozen server holds one probe at a
+   * time until its timeout). So a restarted or resumed primary is seen within one
+   * probe round trip of answering, while an idle app still backs off.
    */
   wanted(node: DbNode): void {
-    if (this.#stopped || node.breaker.state !== 'down') return
+    if (this.#stopped || node.breaker.state === 'healthy') return
     const last = this.#lastProbe.get(node) ?? 0
-    if (Date.now() - last < this.#config.health.intervalMillis) return
+    if (Date.now() - last < WANTED_GAP_MILLIS) return
     const member = this.#members().find((m) => m.node === node)
     if (member) void this.probe(member)
   }
@@ -105,10 +114,18 @@ export class HealthMonitor {
    */
   reportFailure(node: DbNode, error: unknown): void {
     if (this.#stopped) return
+    // 53300 "too many connections": the server is alive and answers its probes, it
+    // just has no room for another session. Marking it suspect made a replica at
+    // max_connections flap suspect/up on every read; the read is retried elsewhere.
+    if ((error as { code?: unknown } | null)?.code === '53300') return
     if (node.breaker.state === 'healthy') {
       this.#fail(node, error)
       this.#topology.evaluate()
     }
+    // Under load every failed statement reports: one probe at a time, and not back
+    // to back, or the probes alone would count the node down within milliseconds.
+    const last = this.#lastProbe.get(node) ?? 0
+    if (Date.now() - last < WANTED_GAP_MILLIS) return
     const member = this.#members().find((m) => m.node === node)
     if (member) void this.probe(member)
   }

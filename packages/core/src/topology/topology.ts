@@ -79,6 +79,11 @@ export class Topology {
     return this.#primary === node && this.#demoting?.node !== node && node.fencedBecause === undefined
   }
 
+  /** The node a failover is deciding whether to replace, if any. */
+  get demoting(): DbNode | undefined {
+    return this.#demoting?.node
+  }
+
   /** Resolves when the failover deciding about a primary has decided (at once if none is). */
   demotionSettled(): Promise<void> {
     return this.#demoting?.settled ?? Promise.resolve()
@@ -220,6 +225,11 @@ export class Topology {
     }
     if (!this.#follow) return 'writable, but not the configured primary (failover is off)'
     return primaryUsable ? `a second writable node besides ${primary!.name}` : undefined
+  }
+
+  /** Wakes everything waiting in {@link nextEvaluation} (the cluster is closing). */
+  wake(): void {
+    this.#wake()
   }
 
   #wake(): void {

@@ -25,7 +25,7 @@ describe('resolveConfig', () => {
       consistency: { scope: 'process', maxWaitMillis: 50 },
       health: { intervalMillis: 500, downAfter: 3, upAfter: 2 },
       pool: { max: 10, connectionTimeoutMillis: 5_000 },
-      writeWaitMillis: 0,
+      writeWaitMillis: 2_000,
     })
     expect(Object.isFrozen(config)).toBe(true)
   })

@@ -41,4 +41,16 @@ describe('CircuitBreaker', () => {
     breaker.success()
     expect(breaker.nextProbeDelayMillis()).toBe(100)
   })
+
+  it('confirms a down node that passed a probe at once, not an interval later', () => {
+    const breaker = new CircuitBreaker(settings)
+    for (let i = 0; i < 5; i++) breaker.failure()
+    expect(breaker.nextProbeDelayMillis()).toBe(200)
+    breaker.success()
+    expect(breaker.state).toBe('down')
+    expect(breaker.nextProbeDelayMillis()).toBe(0)
+    breaker.success()
+    expect(breaker.state).toBe('healthy')
+    expect(breaker.nextProbeDelayMillis()).toBe(100)
+  })
 })
