@@ -3,7 +3,7 @@ import type { StopMode } from './pg-server.js'
 /**
  * One server of a test cluster. The same shape serves an embedded cluster and a
  * cluster you bring; on the latter the process controls (`stop`, `start`, `kill`,
- * `repoint`) throw, and {@link TestCluster.canControlProcesses} is false.
+ * `freeze`, `thaw`, `repoint`) throw, and {@link TestCluster.canControlProcesses} is false.
  */
 export interface ClusterNode {
   /** A stable name: `pg1` is the first primary, `pg2`… the replicas, in order. */
@@ -31,10 +31,25 @@ export interface ClusterNode {
    * plus a reload, no restart), and resolves once it streams from there.
    */
   repoint(upstream: ClusterNode): Promise<void>
-  /** Shuts the server down: `fast` (default) ends sessions; `immediate` is a crash-like stop. */
+  /**
+   * Shuts the server down: `fast` (default) ends sessions; `immediate` is a crash-like stop.
+   * A frozen server is thawed first.
+   */
   stop(options?: { mode?: StopMode }): Promise<void>
   /** Starts a stopped server again and resolves once it accepts connections. */
   start(): Promise<void>
-  /** Kills the server and all its backends with SIGKILL. */
+  /**
+   * SIGKILLs the server: the postmaster and every process below it (backends,
+   * walsenders, checkpointer…), like a machine crash. Resolves once none of them
+   * runs, so nothing of this server commits after it.
+   */
   kill(): Promise<void>
+  /**
+   * SIGSTOPs every process of the server, postmaster first. The kernel still
+   * accepts TCP connections on its port, but neither a new nor an open connection
+   * gets an answer, until {@link thaw}: a hung server, not a dead one.
+   */
+  freeze(): Promise<void>
+  /** SIGCONTs what {@link freeze} stopped; queries sent meanwhile then get their answers. */
+  thaw(): Promise<void>
 }

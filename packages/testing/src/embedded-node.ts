@@ -76,4 +76,12 @@ export class EmbeddedNode implements ClusterNode {
   kill(): Promise<void> {
     return this.server.kill()
   }
+
+  freeze(): Promise<void> {
+    return this.server.freeze()
+  }
+
+  async thaw(): Promise<void> {
+    this.server.thaw()
+  }
 }

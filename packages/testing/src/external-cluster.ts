@@ -70,4 +70,6 @@ class ExternalNode implements ClusterNode {
   stop = async (): Promise<void> => unsupported('stop')
   start = async (): Promise<void> => unsupported('start')
   kill = async (): Promise<void> => unsupported('kill')
+  freeze = async (): Promise<void> => unsupported('freeze')
+  thaw = async (): Promise<void> => unsupported('thaw')
 }

@@ -7,12 +7,23 @@ import type { PgBinaries } from './binaries.js'
 import { copyDataDir } from './copy-data-dir.js'
 import { HarnessError } from './harness-error.js'
 import type { OsUser } from './os-user.js'
-import { groupAlive, killGroup } from './processes.js'
+import {
+  continueAll,
+  killTree,
+  listTree,
+  type ProcessRef,
+  processRef,
+  stopTree,
+  waitGone,
+} from './process-tree.js'
 import { queryOnce } from './query-once.js'
 import { renderSettings, type SettingValue } from './server-config.js'
 import { waitFor } from './wait-for.js'
 
 const run = promisify(execFile)
+
+/** Bound on stopping, killing and reaping the processes of one server. */
+const KILL_WAIT_MILLIS = 5_000
 
 /** How a server is shut down: PostgreSQL's smart, fast or immediate shutdown. */
 export type StopMode = 'smart' | 'fast' | 'immediate'
@@ -33,8 +44,10 @@ export interface ServerContext {
 
 /**
  * One PostgreSQL server process and its data directory. The harness runs
- * `postgres` itself rather than through `pg_ctl`, as the leader of a new process
- * group: that gives it the pid, the exit, and a way to kill all backends at once.
+ * `postgres` itself rather than through `pg_ctl`, in a session of its own: that
+ * gives it the pid and the exit, and keeps the server alive after a test process
+ * that dies. Signals meant for the whole server go to the postmaster's process
+ * tree (see process-tree.ts), since every child starts a session of its own.
  */
 export class PgServer {
   readonly name: string
@@ -44,7 +57,11 @@ export class PgServer {
   readonly logFile: string
   readonly #context: ServerContext
   #child: ChildProcess | undefined
+  /** The postmaster, by pid and start time, for the signals to its tree. */
+  #postmaster: ProcessRef | undefined
   #exited: Promise<void> | undefined
+  /** The processes {@link freeze} stopped, until {@link thaw}. */
+  #frozen: readonly ProcessRef[] | undefined
 
   constructor(name: string, port: number, dir: string, context: ServerContext) {
     this.name = name
@@ -130,11 +147,12 @@ export class PgServer {
     }
     child.unref()
     this.#child = child
+    this.#postmaster = child.pid === undefined ? undefined : processRef(child.pid)
     let exitCode: number | string | null | undefined
     this.#exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         exitCode = code ?? signal
-        if (this.#child === child) this.#child = undefined
+        this.#forget(child)
         resolve()
       })
       child.once('error', () => resolve())
@@ -157,20 +175,54 @@ export class PgServer {
     )
   }
 
-  /** Shuts the server down and waits until every process of it has exited. */
+  /**
+   * Shuts the server down and waits until every process of it has exited. A
+   * frozen server is thawed first: stopped, it would never act on the signal.
+   */
   async stop(mode: StopMode = 'fast'): Promise<void> {
     const child = this.#child
-    if (!child?.pid) return
+    const postmaster = this.#postmaster
+    if (!child || !postmaster) return
+    this.thaw()
+    const tree = listTree(postmaster)
     child.kill(STOP_SIGNAL[mode])
-    await this.#waitGone(child.pid, mode === 'smart' ? 30_000 : 10_000)
+    const exited = await this.#exitWithin(mode === 'smart' ? 30_000 : 10_000)
+    if (!exited) await killTree(postmaster, this.#treeWait())
+    // The postmaster may be gone while a child of it still exits.
+    await waitGone(tree, this.#treeWait())
+    await this.#exitWithin(KILL_WAIT_MILLIS)
+    this.#forget(child)
   }
 
-  /** Kills the server and all its backends with SIGKILL, like a machine crash. */
+  /**
+   * SIGKILLs the postmaster and every process below it, like a machine crash, and
+   * resolves once none of them runs: from then on, nothing of this server commits.
+   */
   async kill(): Promise<void> {
     const child = this.#child
-    if (!child?.pid) return
-    killGroup(child.pid)
-    await this.#waitGone(child.pid, 5_000)
+    const postmaster = this.#postmaster
+    if (!child || !postmaster) return
+    await killTree(postmaster, this.#treeWait())
+    await this.#exitWithin(KILL_WAIT_MILLIS)
+    this.#forget(child)
+  }
+
+  /**
+   * Stops (SIGSTOP) the postmaster and every process below it, postmaster first so
+   * that it forks no new one. The kernel still completes TCP handshakes on the
+   * listening port, but nothing answers: a hung server, not a dead one.
+   */
+  async freeze(): Promise<void> {
+    const postmaster = this.#postmaster
+    if (!this.#child || !postmaster) throw new HarnessError(`${this.name} is not running: nothing to freeze`)
+    this.#frozen = await stopTree(postmaster, this.#treeWait())
+  }
+
+  /** Resumes (SIGCONT) what {@link freeze} stopped. Does nothing when not frozen. */
+  thaw(): void {
+    const frozen = this.#frozen
+    this.#frozen = undefined
+    if (frozen) continueAll(frozen)
   }
 
   /** Runs one statement on a short-lived connection and returns its rows. */
@@ -190,22 +242,26 @@ export class PgServer {
     }
   }
 
-  async #waitGone(pid: number, timeoutMillis: number): Promise<void> {
-    const exited = this.#exited
+  /** Whether the postmaster's exit was seen within the time. */
+  async #exitWithin(timeoutMillis: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), timeoutMillis)
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMillis)
     })
-    const late = await Promise.race([exited?.then(() => false), timedOut])
+    const exited = await Promise.race([this.#exited?.then(() => true), timedOut])
     clearTimeout(timer)
-    if (late) killGroup(pid)
-    // The postmaster may be gone while a backend of its group still exits.
-    await waitFor(async () => !groupAlive(pid), {
-      what: `${this.name} to exit`,
-      timeoutMillis: 5_000,
-      intervalMillis: 10,
-    })
+    return exited ?? true
+  }
+
+  #forget(child: ChildProcess): void {
+    if (this.#child !== child) return
     this.#child = undefined
+    this.#postmaster = undefined
+    this.#frozen = undefined
+  }
+
+  #treeWait() {
+    return { what: this.name, timeoutMillis: KILL_WAIT_MILLIS }
   }
 
   async #makeDir(path: string): Promise<void> {

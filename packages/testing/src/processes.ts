@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** Whether a process with this pid exists (a zombie counts as gone). */
 export function isAlive(pid: number): boolean {
@@ -7,36 +7,41 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
-  try {
-    // Field 3 of /proc/<pid>/stat is the state; Z is a zombie waiting for its parent.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return true
-  }
-}
-
-/** Whether any process of the process group led by `pgid` is still running. */
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
+  const state = processState(pid)
+  return state !== 'Z' && state !== 'X'
 }
 
 /**
- * Kills a whole process group. A PostgreSQL server is started as the leader of its
- * own group, so this takes the postmaster and all its backends at once: killing the
- * postmaster alone would leave backends holding its shared memory, and the next
- * start would refuse with "pre-existing shared memory block is still in use".
+ * The state letter of a process (`R`, `S`, `D`, `T` stopped, `Z` zombie…), or
+ * undefined when it is gone.
  */
-export function killGroup(pgid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+export function processState(pid: number): string | undefined {
+  return statFields(pid)?.[0]
+}
+
+/** The pid of a process's parent, or undefined when it is gone. */
+export function parentPid(pid: number): number | undefined {
+  const field = statFields(pid)?.[1]
+  return field === undefined ? undefined : Number(field)
+}
+
+/** The kernel's start time of a process (clock ticks since boot), to tell a reused pid apart. */
+export function startTime(pid: number): string | undefined {
+  return statFields(pid)?.[19]
+}
+
+/** The pids of every process now running, from `/proc`. */
+export function allPids(): number[] {
+  return readdirSync('/proc').flatMap((entry) => (/^\d+$/.test(entry) ? [Number(entry)] : []))
+}
+
+/** Sends a signal; false when the process is already gone. */
+export function signal(pid: number, name: NodeJS.Signals): boolean {
   try {
-    process.kill(-pgid, signal)
+    process.kill(pid, name)
+    return true
   } catch {
-    // already gone
+    return false
   }
 }
 
@@ -49,11 +54,15 @@ export function commandLine(pid: number): string {
   }
 }
 
-/** The kernel's start time of a process (clock ticks since boot), to tell a reused pid apart. */
-export function startTime(pid: number): string | undefined {
+/**
+ * The fields of `/proc/<pid>/stat` after the command name, so index 0 is the state
+ * (field 3 of proc(5)). The name is in parentheses and may itself hold spaces or
+ * parentheses, hence the split at the last `)`.
+ */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   } catch {
     return undefined
   }

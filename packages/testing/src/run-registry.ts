@@ -1,13 +1,14 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { commandLine, groupAlive, isAlive, killGroup, startTime } from './processes.js'
+import { killTreeSync, type ProcessRef, processRef } from './process-tree.js'
+import { commandLine, isAlive, startTime } from './processes.js'
 
 /**
  * Where clusters live, and how the leftovers of a crashed run are found.
  *
- * `pg_ctl` is not used: the harness starts `postgres` itself, each server as the
- * leader of its own process group, so servers outlive a test process that dies.
+ * `pg_ctl` is not used: the harness starts `postgres` itself, each server in a
+ * session of its own, so servers outlive a test process that dies.
  * Each cluster directory therefore records its owner (pid plus kernel start time,
  * so a reused pid is not mistaken for the owner). A later start removes every
  * cluster whose owner is gone, killing its servers first; a normal exit of the
@@ -49,8 +50,7 @@ export function createClusterDir(root: string): string {
 
 /** Kills every server below a cluster directory and removes it. Synchronous, for exit hooks. */
 export function destroyClusterDir(dir: string): void {
-  for (const pid of postmasterPids(dir)) killGroup(pid)
-  // A killed group takes a moment to vanish; the data can be removed meanwhile.
+  killServers(dir)
   rmSync(dir, { recursive: true, force: true })
   live.delete(dir)
 }
@@ -71,17 +71,27 @@ export function cleanLeftovers(root: string): number {
     if (!entry.startsWith('cluster-')) continue
     const dir = join(root, entry)
     if (ownerAlive(dir)) continue
-    const pids = postmasterPids(dir)
-    for (const pid of pids) killGroup(pid)
-    const deadline = Date.now() + 5_000
-    while (pids.some(groupAlive) && Date.now() < deadline) Atomics.wait(sleeper, 0, 0, 20)
+    killServers(dir)
     rmSync(dir, { recursive: true, force: true })
     removed++
   }
   return removed
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4))
+/**
+ * SIGKILLs every process of every server of a cluster directory (a frozen one too)
+ * and waits until they are gone. Best effort: a server that outlasts the bound is
+ * left, rather than failing the exit hook or the start of an unrelated cluster.
+ */
+function killServers(dir: string): void {
+  for (const postmaster of postmasters(dir)) {
+    try {
+      killTreeSync(postmaster, { what: dir, timeoutMillis: 5_000 })
+    } catch {
+      // The HarnessError only names the processes that would not die.
+    }
+  }
+}
 
 function ownerAlive(dir: string): boolean {
   let owner: Owner
@@ -93,14 +103,14 @@ function ownerAlive(dir: string): boolean {
   return isAlive(owner.pid) && startTime(owner.pid) === owner.startTime
 }
 
-/** The postmaster pids recorded in the node directories of a cluster, still running as postgres. */
-function postmasterPids(dir: string): number[] {
-  const pids: number[] = []
+/** The postmasters recorded in the node directories of a cluster, still running as postgres. */
+function postmasters(dir: string): ProcessRef[] {
+  const refs: ProcessRef[] = []
   let entries: string[]
   try {
     entries = readdirSync(dir)
   } catch {
-    return pids
+    return refs
   }
   for (const entry of entries) {
     let pid: number
@@ -109,7 +119,8 @@ function postmasterPids(dir: string): number[] {
     } catch {
       continue
     }
-    if (pid > 0 && commandLine(pid).includes('postgres')) pids.push(pid)
+    const ref = pid > 0 && commandLine(pid).includes('postgres') ? processRef(pid) : undefined
+    if (ref) refs.push(ref)
   }
-  return pids
+  return refs
 }

@@ -14,7 +14,7 @@ export interface TestCluster extends AsyncDisposable {
   readonly replicas: readonly ClusterNode[]
   /** The primary, then the replicas. */
   readonly nodes: readonly ClusterNode[]
-  /** False for a cluster you bring: its servers cannot be stopped, started or killed from here. */
+  /** False for a cluster you bring: its servers cannot be stopped, started, killed or frozen from here. */
   readonly canControlProcesses: boolean
   /**
    * Adds a hot standby to the running cluster: a base backup taken with the
@@ -22,6 +22,6 @@ export interface TestCluster extends AsyncDisposable {
    * Resolves once it streams.
    */
   addReplica(options?: AddReplicaOptions): Promise<ClusterNode>
-  /** Stops every server, removes the data and frees the ports. Safe to call twice. */
+  /** Stops every server (thawing frozen ones), removes the data and frees the ports. Safe to call twice. */
   close(): Promise<void>
 }

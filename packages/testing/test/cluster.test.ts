@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ClusterNode, startCluster, type TestCluster, waitFor } from '../src/index.js'
 
@@ -85,6 +86,77 @@ describe('a started cluster', () => {
   })
 })
 
+describe('signals to a whole server', () => {
+  let cluster: TestCluster
+  beforeAll(async () => {
+    cluster = await startCluster({ replicas: 1 })
+  })
+  afterAll(() => cluster.close())
+
+  it('kill() returns only once every process of the server is gone, a busy backend too', async () => {
+    const node = cluster.primary
+    const idle = await connect(node)
+    const busy = await connect(node)
+    const busyPid = await backendPid(busy)
+    // A backend deep in a query does not look for its postmaster's death: it would
+    // run on, and could commit, after the postmaster alone was killed.
+    const busyQuery = busy.query('select count(*) from generate_series(1, 300000000)').then(
+      () => 'finished',
+      () => 'failed',
+    )
+    await waitFor(
+      async () =>
+        (
+          await node.query('select 1 from pg_stat_activity where pid = $1 and state = $2', [
+            busyPid,
+            'active',
+          ])
+        ).length === 1,
+      { what: 'the busy query to run', timeoutMillis: 10_000 },
+    )
+    const pids = await serverPids(node)
+    expect(pids).toContain(busyPid)
+    expect(pids).toContain(await backendPid(idle))
+    expect(pids.length).toBeGreaterThan(5)
+    try {
+      await node.kill()
+      expect(pids.filter(isRunning)).toEqual([])
+      expect(await busyQuery).toBe('failed')
+    } finally {
+      // Without the fix the busy backend would spin on for many seconds.
+      for (const pid of pids.filter(isRunning)) process.kill(pid, 'SIGKILL')
+      await Promise.all([idle.end(), busy.end()].map((end) => end.catch(() => {})))
+    }
+    // Nothing of the killed server holds its shared memory: it starts again at once.
+    await node.start()
+    expect(await node.isInRecovery()).toBe(false)
+  })
+
+  it('freeze() stops every process of the server, so nothing answers until thaw()', async () => {
+    const node = cluster.replicas[0]!
+    const client = await connect(node)
+    const pids = await serverPids(node)
+    await node.freeze()
+    let answer: Promise<unknown> | undefined
+    try {
+      // A pid may be gone: the backend of an earlier short-lived query, say.
+      expect(pids.filter((pid) => isRunning(pid) && processState(pid) !== 'T')).toEqual([])
+      answer = client.query('select 42 as answer').then((result) => result.rows)
+      // Frozen, the server cannot answer however long one waits; 500 ms stands for that.
+      expect(await Promise.race([answer, sleep(500).then(() => 'no answer')])).toBe('no answer')
+      const late = new pg.Client({ connectionString: node.url, connectionTimeoutMillis: 500 })
+      late.on('error', () => {})
+      await expect(late.connect()).rejects.toThrow(/timeout/i)
+    } finally {
+      await node.thaw()
+    }
+    expect(await answer).toEqual([{ answer: 42 }])
+    expect(pids.filter((pid) => processState(pid) === 'T')).toEqual([])
+    expect(await node.query('select 1 as one')).toEqual([{ one: 1 }])
+    await client.end()
+  })
+})
+
 describe('a cascaded cluster', () => {
   it('passes the primary’s writes down the chain through the upstream replica', async () => {
     await using cluster = await startCluster({ replicas: 2, cascade: true })
@@ -112,6 +184,16 @@ describe('lifecycle', () => {
     expect(again.primary.port).toBe(ports[0])
   })
 
+  it('close() stops frozen servers too and leaves none of their processes behind', async () => {
+    const cluster = await startCluster({ replicas: 1 })
+    const pids = (await Promise.all(cluster.nodes.map(serverPids))).flat()
+    const ports = cluster.nodes.map((node) => node.port)
+    for (const node of cluster.nodes) await node.freeze()
+    await cluster.close()
+    expect(pids.filter(isRunning)).toEqual([])
+    for (const port of ports) expect(await canBind(port)).toBe(true)
+  })
+
   it('stops and removes the servers of a test process that died without closing', async () => {
     const child = spawn(
       process.execPath,
@@ -125,7 +207,7 @@ describe('lifecycle', () => {
     child.stdout.on('data', (chunk) => {
       output += chunk
     })
-    const [pid, dir] = await waitFor(async () => output.includes('\n') && output.trim().split(' '), {
+    const [pid, dir, pidList] = await waitFor(async () => output.includes('\n') && output.trim().split(' '), {
       what: 'the fixture to start its cluster',
       timeoutMillis: 30_000,
     })
@@ -135,13 +217,17 @@ describe('lifecycle', () => {
     expect(existsSync(dir!)).toBe(true)
     expect(() => process.kill(Number(pid), 0)).not.toThrow()
 
-    await using next = await startCluster({ replicas: 0 })
-    expect(existsSync(dir!)).toBe(false)
-    await waitFor(async () => !isRunning(Number(pid)), {
-      what: 'the leftover server to die',
-      timeoutMillis: 5_000,
-    })
-    expect(await next.primary.isInRecovery()).toBe(false)
+    // The leftover primary runs a busy backend, and its replica is frozen.
+    const pids = pidList!.split(',').map(Number)
+    expect(pids).toContain(Number(pid))
+    try {
+      await using next = await startCluster({ replicas: 0 })
+      expect(existsSync(dir!)).toBe(false)
+      expect(pids.filter(isRunning)).toEqual([])
+      expect(await next.primary.isInRecovery()).toBe(false)
+    } finally {
+      for (const leftover of pids.filter(isRunning)) process.kill(leftover, 'SIGKILL')
+    }
   })
 
   it('fails with the server’s log tail when a server will not start, and leaves nothing behind', async () => {
@@ -178,13 +264,55 @@ async function postmasterPid(node: ClusterNode): Promise<number> {
   return Number(row?.pid)
 }
 
+/**
+ * Every process of a server: the postmaster, what `pg_stat_activity` lists
+ * (backends, walsenders and the background processes), and the postmaster's
+ * children in /proc.
+ */
+async function serverPids(node: ClusterNode): Promise<number[]> {
+  const postmaster = await postmasterPid(node)
+  const rows = await node.query<{ pid: number }>(
+    'select pid from pg_stat_activity where pid <> pg_backend_pid()',
+  )
+  const children = procPids().filter((pid) => procStat(pid)?.[1] === String(postmaster))
+  return [...new Set([postmaster, ...rows.map((row) => row.pid), ...children])]
+}
+
+async function connect(node: ClusterNode): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: node.url })
+  client.on('error', () => {})
+  await client.connect()
+  return client
+}
+
+async function backendPid(client: pg.Client): Promise<number> {
+  return (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid
+}
+
+const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
+
+/** Whether the process exists and is not a zombie (a zombie can no longer do anything). */
 function isRunning(pid: number): boolean {
+  const state = processState(pid)
+  return state !== undefined && state !== 'Z' && state !== 'X'
+}
+
+function processState(pid: number): string | undefined {
+  return procStat(pid)?.[0]
+}
+
+/** `/proc/<pid>/stat` from the state on: [state, ppid, …]. */
+function procStat(pid: number): string[] | undefined {
   try {
-    process.kill(pid, 0)
-    return true
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   } catch {
-    return false
+    return undefined
   }
+}
+
+function procPids(): number[] {
+  return readdirSync('/proc').flatMap((entry) => (/^\d+$/.test(entry) ? [Number(entry)] : []))
 }
 
 function canBind(port: number): Promise<boolean> {
