@@ -71,7 +71,9 @@ describe('a primary that comes back', () => {
       await Promise.all(writers)
       expect(errors.filter((code) => code === 'NO_PRIMARY')).toEqual([])
       // Writes in flight when the server shut down are of unknown outcome, never retried.
-      expect(errors.every((code) => code === 'WRITE_OUTCOME_UNKNOWN' || code === 'NODE_UNAVAILABLE')).toBe(true)
+      expect(errors.every((code) => code === 'WRITE_OUTCOME_UNKNOWN' || code === 'NODE_UNAVAILABLE')).toBe(
+        true,
+      )
     } finally {
       await cluster.close()
     }
