@@ -68,6 +68,7 @@ export class AutoFailover {
       .catch(() => undefined)
     if (!release) return
     const started = Date.now()
+    const failingFor = started - (from.failingSince ?? started)
     // From here until the decision, nothing is sent to the old primary: a write it
     // acknowledged while a replica is being promoted would be lost with its timeline.
     this.#topology.beginDemotion(from)
@@ -81,7 +82,7 @@ export class AutoFailover {
         // now would throw away whatever it acknowledged since it came back.
         this.#events.emit('failover-cancelled', {
           from: from.name,
-          reason: `${from.name} answered again after ${started - (from.failingSince ?? started)} ms of failures`,
+          reason: `${from.name} answered the re-probe after failing for ${failingFor} ms`,
         })
         return
       }
@@ -97,7 +98,7 @@ export class AutoFailover {
       if (writable || (this.#topology.lastPrimary !== from && this.#topology.primary)) return
       this.#events.emit('failover-started', {
         from: from.name,
-        reason: `${from.name} failing for ${started - (from.failingSince ?? started)} ms: ${from.lastError ?? 'unreachable'}`,
+        reason: `${from.name} failing for ${failingFor} ms: ${from.lastError ?? 'unreachable'}`,
       })
       const target = await this.#mostAdvanced(from, timeline)
       if (!target) {
