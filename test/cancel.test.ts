@@ -48,4 +48,23 @@ describe('cancelling a running statement (Kysely 0.29 passes these through)', ()
       connection.routed.release()
     }
   })
+
+  // Regression: a read whose session was killed counted as a lost connection and was
+  // retried on another replica, so pg_sleep(10) still ran for the full 10 s.
+  it('terminate() (killSession) ends a read, and it is not retried elsewhere', async () => {
+    const connection = f.dialect.cluster.connect()
+    try {
+      const started = Date.now()
+      const outcome = connection.execute({ sql: 'select pg_sleep(10)', parameters: [], intent: 'read' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      await connection.terminate()
+      expect(await outcome).toMatchObject({ code: '57P01' })
+      expect(Date.now() - started).toBeLessThan(5_000)
+    } finally {
+      connection.release()
+    }
+  })
 })

@@ -2,7 +2,7 @@ import type pg from 'pg'
 import { CausewayError, WriteOutcomeUnknownError } from '../errors/causeway-error.js'
 import { describeStatement } from '../events/event-hub.js'
 import { failureKind } from '../health/failure-kind.js'
-import type { DbNode } from '../topology/db-node.js'
+import type { AbandonableRead, DbNode } from '../topology/db-node.js'
 import { redact } from '../util/redact.js'
 import type { Engine, ExecutionContext } from './engine.js'
 import { readTarget, readTargetNow } from './read-target.js'
@@ -31,7 +31,7 @@ class ConnectFailed extends Error {}
  *   reads see what it wrote, and session state (temporary tables, `SET`) lives there;
  * - a transaction runs on one node from `begin` to `commit`, never retried.
  */
-export class RoutedConnection {
+export class RoutedConnection implements AbandonableRead {
   readonly #engine: Engine
   #node: DbNode | undefined
   #client: pg.PoolClient | undefined
@@ -39,6 +39,10 @@ export class RoutedConnection {
   #inTransaction = false
   #transactionWrote = false
   #released = false
+  /** The app ended this connection's session (`killSession`): nothing on it is retried. */
+  #terminated = false
+  /** Cancels a pool checkout that is waiting, when its node is abandoned. */
+  #cancelCheckout: ((error: Error) => void) | undefined
   /** The server process the last statement on the primary path was sent to. */
   #sentPid: number | undefined
 
@@ -225,6 +229,9 @@ export class RoutedConnection {
   async terminate(): Promise<void> {
     const node = this.#node
     const pid = backendPid(this.#client)
+    // The read running here fails with the lost session; it must not be retried
+    // elsewhere as if its node had crashed.
+    this.#terminated = true
     if (node && pid) await this.#engine.control(node, 'select pg_terminate_backend($1)', [pid])
   }
 
@@ -336,6 +343,7 @@ export class RoutedConnection {
       const started = performance.now()
       let failure: unknown
       try {
+        node.reads.add(this)
         const client = this.#node === node && this.#client ? this.#client : await this.#bind(node)
         const result = await client.query(statement.sql, statement.parameters as unknown[])
         node.served++
@@ -356,7 +364,7 @@ export class RoutedConnection {
           })
           return this.#executeOnPrimary({ ...statement, intent: 'write' }, context)
         }
-        if (kind !== 'connection') throw error
+        if (kind !== 'connection' || this.#terminated) throw error
         if (node === primary) {
           throw new CausewayError(
             'NODE_UNAVAILABLE',
@@ -373,9 +381,53 @@ export class RoutedConnection {
         engine.stats.readRetries++
         retrying = { from: node, error: unwrapCause(error) }
       } finally {
+        node.reads.delete(this)
         this.#finished(node, statement, started, failure)
       }
     }
+  }
+
+  /**
+   * Cuts off the read running on this connection: its node stopped answering. The
+   * socket is destroyed with a connection-level error, so the read loop retries the
+   * read on another node (reads are idempotent) and the client is not reused.
+   */
+  abandon(reason: string): void {
+    const error = Object.assign(new Error(reason), { code: 'ETIMEDOUT' })
+    if (this.#cancelCheckout) {
+      // Still waiting for a connection (a new one to a frozen server waits for the
+      // connect timeout): stop waiting.
+      this.#cancelCheckout(error)
+      return
+    }
+    const stream = (
+      this.#client as unknown as { connection?: { stream?: NodeJS.ReadWriteStream } } | undefined
+    )?.connection?.stream as { destroy?: (error: Error) => void } | undefined
+    stream?.destroy?.(error)
+  }
+
+  /**
+   * A pool checkout that has to wait (no idle client): it fails as CLOSED when the
+   * cluster closes, and with a connection error when the node is abandoned. A
+   * client that arrives after either goes straight back to its pool.
+   */
+  #checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+    return new Promise<pg.PoolClient>((resolve, reject) => {
+      let settled = false
+      const fail = (error: unknown) => {
+        if (settled) return
+        settled = true
+        this.#cancelCheckout = undefined
+        reject(error)
+      }
+      this.#cancelCheckout = fail
+      this.#engine.unlessClosed(pool.connect()).then((client) => {
+        if (settled) return client.release()
+        settled = true
+        this.#cancelCheckout = undefined
+        resolve(client)
+      }, fail)
+    })
   }
 
   /**
@@ -475,7 +527,7 @@ export class RoutedConnection {
     const idle = pool.idleCount > node.checkouts
     node.checkouts++
     try {
-      this.#client = idle ? await pool.connect() : await this.#engine.unlessClosed(pool.connect())
+      this.#client = idle ? await pool.connect() : await this.#checkout(pool)
     } catch (cause) {
       if (cause instanceof CausewayError) throw cause
       throw new ConnectFailed(`cannot connect to ${node.name}`, { cause })

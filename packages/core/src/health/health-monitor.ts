@@ -144,6 +144,14 @@ export class HealthMonitor {
       result = await prober.probe()
     } catch (error) {
       if (this.#stopped) return
+      if (unresponsive(error)) {
+        // Connected (or connecting) but no answer within health.timeoutMillis: a
+        // frozen or partitioned server. Its running reads would wait as long as it
+        // does; they go elsewhere instead.
+        node.abandonReads(
+          `${node.name} stopped answering: its health probe got no reply within ${this.#config.health.timeoutMillis} ms`,
+        )
+      }
       this.#fail(node, error)
       this.#topology.evaluate()
       this.#afterProbe(node)
@@ -204,4 +212,11 @@ export class HealthMonitor {
     timer.unref()
     this.#timers.set(member.node, timer)
   }
+}
+
+/** A probe that timed out (pg's query or connect timeout), rather than one refused or reset. */
+function unresponsive(error: unknown): boolean {
+  return /Query read timeout|timeout expired|connection timeout/i.test(
+    String((error as Error | null)?.message),
+  )
 }

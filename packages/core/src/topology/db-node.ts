@@ -3,6 +3,11 @@ import { DEFAULT_WAL_LAYOUT, type Lsn, type WalLayout } from '../consistency/lsn
 import { type BreakerSettings, CircuitBreaker } from '../health/circuit-breaker.js'
 import type { NodeRole, NodeState } from './node-state.js'
 
+/** A read in flight that can be cut off: its connection is destroyed, and the read retried elsewhere. */
+export interface AbandonableRead {
+  abandon(reason: string): void
+}
+
 /** What one probe of a node saw. */
 export interface ProbeResult {
   readonly role: 'primary' | 'replica'
@@ -66,6 +71,8 @@ export class DbNode {
   failures = 0
   /** Probes sent to the node. */
   probes = 0
+  /** Reads running on the node now, to abandon if it stops answering. */
+  readonly reads = new Set<AbandonableRead>()
   latencyMillis = 0
 
   constructor(name: string, weight: number, pool: pg.Pool, address: string, breaker: BreakerSettings) {
@@ -117,6 +124,16 @@ export class DbNode {
    */
   advance(lsn: Lsn): void {
     if (this.lsn === undefined || lsn > this.lsn) this.lsn = lsn
+  }
+
+  /**
+   * The node stopped answering (its probe timed out): reads running on it are cut
+   * off, and retried on another node by their connections. A slow query on a node
+   * that answers its probes is never touched.
+   */
+  abandonReads(reason: string): void {
+    for (const read of this.reads) read.abandon(reason)
+    this.reads.clear()
   }
 
   /** Forgets everything tied to the server's lifetime: after a lost connection or restart. */
