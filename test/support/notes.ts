@@ -10,7 +10,8 @@ export interface NotesDB {
  * Inserts a note, then at once reads it back by id, with the port of the server
  * that answered: the round a stale read would show in.
  */
-export async function writeThenRead(db: Kysely<NotesDB>, body: string) {
+export async function writeThenRead(db: Kysely<NotesDB>, body: string, onAcknowledged?: () => void) {
   const { id } = await db.insertInto('notes').values({ body }).returning('id').executeTakeFirstOrThrow()
+  onAcknowledged?.()
   return db.selectFrom('notes').select(['body', servedBy()]).where('id', '=', id).executeTakeFirst()
 }

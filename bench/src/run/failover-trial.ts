@@ -22,7 +22,7 @@ const EVENTS = ['failover-started', 'failover-completed', 'primary-changed'] as 
  * for good): a primary (pg1) and two replicas, `CausewayDialect` over them with
  * `failover: mode` and every other setting at its default, and one writer loop
  * inserting rows back to back (after a failed write it pauses 2 ms). Once the loop
- * runs, pg1 is killed (SIGKILL to its process group); in `follow` mode pg2 is then
+ * runs, pg1 is killed (SIGKILL to every process of the server); in `follow` mode pg2 is then
  * promoted at once, outside the library. The figure is the time from just before
  * the kill to the end of the first write that started after it and was answered by
  * another server (`inet_server_port()` in `returning`). The cluster and the dialect

@@ -25,6 +25,8 @@ export class AutoFailover {
   readonly #lock: FailoverLock
   #running = false
   #stopped = false
+  /** Not before this time (`Date.now()`) after a failover that failed. */
+  #retryAt = 0
 
   readonly #refresh: () => Promise<void>
 
@@ -51,6 +53,8 @@ export class AutoFailover {
     if (this.#topology.primary || primary.breaker.state !== 'down') return
     const since = primary.failingSince
     if (since === undefined || Date.now() - since < this.#config.autoFailover.primaryDownMillis) return
+    // A failover that found nothing to promote is not retried on every probe.
+    if (Date.now() < this.#retryAt) return
     this.#running = true
     void this.#failover(primary).finally(() => {
       this.#running = false
@@ -102,6 +106,9 @@ export class AutoFailover {
       })
       const target = await this.#mostAdvanced(from, timeline)
       if (!target) {
+        this.#retryAt =
+          Date.now() +
+          Math.max(this.#config.autoFailover.primaryDownMillis, this.#config.health.intervalMillis)
         this.#events.emit('failover-failed', {
           from: from.name,
           error: 'no healthy replica on the current timeline',
@@ -122,6 +129,8 @@ export class AutoFailover {
         })
       }
     } catch (error) {
+      this.#retryAt =
+        Date.now() + Math.max(this.#config.autoFailover.primaryDownMillis, this.#config.health.intervalMillis)
       this.#events.emit('failover-failed', { from: from.name, error: redact((error as Error).message) })
     } finally {
       this.#topology.endDemotion()

@@ -110,7 +110,14 @@ export class DbNode {
     this.lifetime = result.lifetime
     this.role = result.role
     this.systemId = result.systemId ?? this.systemId
-    this.timeline = result.timeline ?? (restarted ? undefined : this.timeline)
+    // Within one server lifetime a timeline only moves forward. A standby whose WAL
+    // receiver stopped (its upstream died) reports its last checkpoint's timeline,
+    // which can be older than what it already replayed: keep the newer reading.
+    const timeline = result.timeline ?? (restarted ? undefined : this.timeline)
+    this.timeline =
+      !restarted && timeline !== undefined && this.timeline !== undefined && this.timeline > timeline
+        ? this.timeline
+        : timeline
     this.upstream = result.upstream
     this.replayPaused = result.replayPaused
     this.walLayout = result.walLayout

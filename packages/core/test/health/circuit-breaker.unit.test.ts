@@ -45,7 +45,7 @@ describe('CircuitBreaker', () => {
   it('confirms a down node that passed a probe at once, not an interval later', () => {
     const breaker = new CircuitBreaker(settings)
     for (let i = 0; i < 5; i++) breaker.failure()
-    expect(breaker.nextProbeDelayMillis()).toBe(200)
+    expect(breaker.nextProbeDelayMillis()).toBe(400)
     breaker.success()
     expect(breaker.state).toBe('down')
     expect(breaker.nextProbeDelayMillis()).toBe(0)

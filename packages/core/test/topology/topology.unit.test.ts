@@ -186,4 +186,25 @@ describe('Topology', () => {
     expect(topology.primary).toBe(p)
     expect(topology.mayAcknowledge(p)).toBe(true)
   })
+
+  // Regression: a standby whose upstream died reports its last checkpoint's timeline
+  // (older than what it replayed), so it was "behind" and auto failover found no
+  // replica to promote after a second failover.
+  it("keeps a node's newer timeline within one server lifetime", () => {
+    const { r1 } = setup()
+    observe(r1, 'replica', 2)
+    observe(r1, 'replica', 1) // same lifetime: the WAL receiver stopped
+    expect(r1.timeline).toBe(2)
+    r1.observe({
+      role: 'replica',
+      systemId: '7',
+      lifetime: 'restarted',
+      lsn: 100n,
+      timeline: 1,
+      upstream: undefined,
+      replayPaused: false,
+      walLayout: { pageBytes: 8192, segmentBytes: 16 << 20 },
+    })
+    expect(r1.timeline).toBe(1)
+  })
 })
