@@ -89,8 +89,9 @@ export class Cluster {
   /** Pool checkouts still waiting for a connection, to fail when the cluster closes. */
   readonly #checkouts = new Set<() => void>()
   readonly #secrets: TokenSecrets | undefined
-  /** When a token of a newer timeline last made every node be probed. */
+  /** When a token of a newer timeline last made every node be probed, and that probe round. */
   #newerTokenRefreshAt = 0
+  #newerTokenRefresh: Promise<void> | undefined
 
   /** Use {@link createCluster}. */
   constructor(config: ClusterConfig) {
@@ -373,7 +374,8 @@ export class Cluster {
     this.#topology.wake()
     this.#monitor.stop()
     this.#waiter.stop()
-    this.#autoFailover?.stop()
+    // A promotion already sent finishes (its outcome is reported); none starts.
+    await this.#autoFailover?.stop()
     const results = await Promise.allSettled(
       this.#members.flatMap(({ node, prober, capturer }) => [
         node.pool.end(),
@@ -449,18 +451,26 @@ export class Cluster {
         // seen a failover first, so look again, but at most once per probe
         // interval: tokens come from clients, and must not make a probe storm.
         const now = Date.now()
-        if (now - this.#newerTokenRefreshAt < this.#config.health.intervalMillis) return Promise.resolve()
+        if (this.#newerTokenRefresh && now - this.#newerTokenRefreshAt < this.#config.health.intervalMillis) {
+          // Callers within the interval share the refresh (and wait for it if it runs).
+          return this.#newerTokenRefresh
+        }
         this.#newerTokenRefreshAt = now
-        return this.#monitor.probeAll()
+        this.#newerTokenRefresh = this.#monitor.probeAll()
+        return this.#newerTokenRefresh
       },
       recovery: (node, pid) => async () => {
         const primary = this.#topology.primary
         if (!primary) return undefined
         const member = this.#member(primary)
         if (primary === node && pid !== undefined) {
-          // The write's session may still be running on the server (a broken network
+          // The write's session may still be running its statement (a broken network
           // is noticed there only when it next sends): while it is, it may yet commit.
-          const alive = await member.capturer.run('select 1 from pg_stat_activity where pid = $1', [pid])
+          // An idle one, even in a transaction, will never get the COMMIT it needs.
+          const alive = await member.capturer.run(
+            `select 1 from pg_stat_activity where pid = $1 and state in ('active', 'fastpath function call')`,
+            [pid],
+          )
           if (alive.length > 0) return undefined
         }
         return member.sampler.sample()

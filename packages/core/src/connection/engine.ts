@@ -60,7 +60,7 @@ export interface Engine {
    * to `node`'s server process `pid`: a token taken on the primary once that
    * process is gone (so the write can no longer commit), or undefined until then.
    */
-  recovery(node: DbNode, pid: number | undefined): Recovery
+  recovery(node: DbNode | undefined, pid: number | undefined): Recovery
   /** The primary's position now (amortised with token captures); also raises its cached position. */
   samplePrimary(): Promise<ConsistencyToken>
   /**

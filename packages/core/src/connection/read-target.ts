@@ -29,7 +29,7 @@ export function readTargetNow(
   const scope = context.scope
   if (scope?.pending || scope?.deferred) return undefined
   if (scope?.primaryOnly) {
-    scope.recover(RECOVER_EVERY_MILLIS)
+    scope.recover(RECOVER_EVERY_MILLIS, engine.recovery(undefined, undefined))
     return fallbackNow(engine, 'not-caught-up', statement)
   }
   const token = scope?.token
@@ -58,7 +58,7 @@ export async function readTarget(
   const capture = scope?.settle()
   if (capture) await capture
   if (scope?.primaryOnly) {
-    scope.recover(RECOVER_EVERY_MILLIS)
+    scope.recover(RECOVER_EVERY_MILLIS, engine.recovery(undefined, undefined))
     return fallback(engine, 'not-caught-up', statement)
   }
   const token = scope?.token

@@ -108,7 +108,10 @@ export class RoutedConnection implements AbandonableRead {
       node!.inFlight--
       await cursor.close()
       // Also when the consumer stops early: closing the cursor completes the statement.
-      if (write && !this.#inTransaction) await this.#afterWrite(node!, context)
+      if (write && !this.#inTransaction) {
+        if (!this.#engine.topology.mayAcknowledge(node!)) await this.#confirmAcknowledged(node!, context)
+        await this.#afterWrite(node!, context)
+      }
     }
   }
 
@@ -154,13 +157,13 @@ export class RoutedConnection implements AbandonableRead {
     if (this.#transactionWrote && node.role !== 'replica' && !topology.mayAcknowledge(node)) {
       await topology.demotionSettled()
     }
-    if (node.fencedBecause && this.#transactionWrote) {
-      // Fenced since the transaction began (an old primary after a failover): its
-      // writes must not commit there.
-      await this.rollback()
+    if (this.#transactionWrote && node.role !== 'replica' && !topology.mayAcknowledge(node)) {
+      // Fenced, or replaced as the primary, since the transaction began (an old
+      // primary after a failover): its writes must not commit there.
+      await this.rollback().catch(() => {})
       throw new CausewayError(
         'NODE_FENCED',
-        `the transaction was rolled back: ${node.name} is fenced (${node.fencedBecause})`,
+        `the transaction was rolled back: ${node.name} ${node.fencedBecause ? `is fenced (${node.fencedBecause})` : 'is no longer the primary'}`,
         {
           node: node.name,
         },
@@ -182,7 +185,12 @@ export class RoutedConnection implements AbandonableRead {
     } finally {
       this.#inTransaction = false
     }
-    if (command === 'COMMIT' && node.role !== 'replica' && !topology.mayAcknowledge(node)) {
+    if (
+      command === 'COMMIT' &&
+      this.#transactionWrote &&
+      node.role !== 'replica' &&
+      !topology.mayAcknowledge(node)
+    ) {
       await this.#confirmAcknowledged(node, this.#engine.context())
     }
     // Every committed transaction on the primary is captured: one whose only writes
@@ -343,7 +351,8 @@ export class RoutedConnection implements AbandonableRead {
       const started = performance.now()
       let failure: unknown
       try {
-        node.reads.add(this)
+        // Only a replica's reads can be cut off and retried: the primary is the last resort.
+        if (node !== engine.topology.primary) node.reads.add(this)
         const client = this.#node === node && this.#client ? this.#client : await this.#bind(node)
         const result = await client.query(statement.sql, statement.parameters as unknown[])
         node.served++
@@ -519,6 +528,8 @@ export class RoutedConnection implements AbandonableRead {
       )
     }
     this.#unbind()
+    // A new server session: a killSession() of the previous one no longer applies.
+    this.#terminated = false
     const pool = node.pool
     // A checkout served by an idle client completes on the next tick; only one that
     // queues can outlive close(), so only that one is watched (no extra promise per

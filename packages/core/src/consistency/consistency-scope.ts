@@ -129,7 +129,6 @@ export class ConsistencyScope {
         // Without a token, a replica could miss this write: be safe until the next one
         // (or until recover() takes one: any later sample covers an acknowledged write).
         this.#failedCapture = Math.max(this.#failedCapture, number)
-        if (source) this.#recovery = () => source.sample()
       },
     )
     const prior = this.#pending
@@ -174,9 +173,11 @@ export class ConsistencyScope {
    * so that one failed statement does not keep the scope on the primary until its
    * next write: the process scope of a read-only service has none.
    */
-  recover(everyMillis: number): void {
-    const recovery = this.#recovery
-    if (!recovery || this.#recovering || Date.now() - this.#recoveredAt < everyMillis) return
+  recover(everyMillis: number, fallback: Recovery): void {
+    // An acknowledged write whose capture failed is covered by any later sample of
+    // the primary of the moment (`fallback`): its own node may be a standby by now.
+    const recovery = this.#uncertainAfter !== undefined ? (this.#recovery ?? fallback) : fallback
+    if (this.#recovering || Date.now() - this.#recoveredAt < everyMillis) return
     this.#recovering = true
     this.#recoveredAt = Date.now()
     const number = this.#captures

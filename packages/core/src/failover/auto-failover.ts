@@ -23,7 +23,7 @@ export class AutoFailover {
   readonly #events: EventHub
   readonly #members: () => readonly NodeMember[]
   readonly #lock: FailoverLock
-  #running = false
+  #running: Promise<void> | undefined
   #stopped = false
   /** Not before this time (`Date.now()`) after a failover that failed. */
   #retryAt = 0
@@ -55,14 +55,15 @@ export class AutoFailover {
     if (since === undefined || Date.now() - since < this.#config.autoFailover.primaryDownMillis) return
     // A failover that found nothing to promote is not retried on every probe.
     if (Date.now() < this.#retryAt) return
-    this.#running = true
-    void this.#failover(primary).finally(() => {
-      this.#running = false
+    this.#running = this.#failover(primary).finally(() => {
+      this.#running = undefined
     })
   }
 
-  stop(): void {
+  /** Stops deciding failovers; resolves once one in progress has ended (`close()` awaits it). */
+  stop(): Promise<void> {
     this.#stopped = true
+    return this.#running ?? Promise.resolve()
   }
 
   async #failover(from: DbNode): Promise<void> {
@@ -104,7 +105,10 @@ export class AutoFailover {
         from: from.name,
         reason: `${from.name} failing for ${failingFor} ms: ${from.lastError ?? 'unreachable'}`,
       })
+      if (this.#stopped) return
       const target = await this.#mostAdvanced(from, timeline)
+      // The cluster closed meanwhile: promote nothing.
+      if (this.#stopped) return
       if (!target) {
         this.#retryAt =
           Date.now() +

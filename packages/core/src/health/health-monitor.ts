@@ -214,9 +214,14 @@ export class HealthMonitor {
   }
 }
 
-/** A probe that timed out (pg's query or connect timeout), rather than one refused or reset. */
+/**
+ * A probe that timed out (pg's query or connect timeout), rather than one refused
+ * or reset, and that had the side connection to itself: one queued behind a
+ * promotion or a replay check may have timed out waiting for them.
+ */
 function unresponsive(error: unknown): boolean {
-  return /Query read timeout|timeout expired|connection timeout/i.test(
-    String((error as Error | null)?.message),
+  const { message, probeQueued } = (error ?? {}) as { message?: unknown; probeQueued?: unknown }
+  return (
+    probeQueued !== true && /Query read timeout|timeout expired|connection timeout/i.test(String(message))
   )
 }

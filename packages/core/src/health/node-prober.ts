@@ -77,7 +77,10 @@ export class NodeProber {
 
   /** Runs the probe; throws on any failure (the caller feeds the circuit breaker). */
   probe(): Promise<ProbeResult> {
-    return this.#use(async (client) => {
+    // A probe queued behind other work on this connection (a promotion, a replay
+    // check) that times out says little about the server: it is marked as such.
+    const queued = this.#busy > 0
+    return this.#use<ProbeResult>(async (client) => {
       const identity = this.#identity ?? (await this.#readIdentity(client))
       const { rows } = await client.query<ProbeRow>(PROBE_SQL)
       const row = rows[0]!
@@ -91,6 +94,9 @@ export class NodeProber {
         replayPaused: row.paused === true,
         walLayout: identity.walLayout,
       }
+    }).catch((error: unknown) => {
+      if (queued && error instanceof Error) Object.defineProperty(error, 'probeQueued', { value: true })
+      throw error
     })
   }
 

@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import type { ResolvedConfig } from '../config/config-schema.js'
 import type { NodeConfig } from '../config/node-config.js'
+import { parseLsn } from '../consistency/lsn.js'
 import { LsnSampler, SAMPLE_SQL } from '../consistency/lsn-sampler.js'
 import { NodeProber } from '../health/node-prober.js'
 import { registerSecret } from '../util/redact.js'
@@ -112,6 +113,9 @@ export function createNode(
     async () => {
       const [row] = await capturer.run<{ lsn: string; timeline: number }>(SAMPLE_SQL)
       if (!row) throw new Error('token capture returned no row')
+      // The primary has reached at least this: a token from this capture is then
+      // known reachable without asking again (read-target's check for forged tokens).
+      node.advance(parseLsn(row.lsn))
       // Known from the first probe; asked for only if a write beat it.
       const systemId =
         node.systemId ??

@@ -107,6 +107,7 @@ export class DbNode {
    */
   observe(result: ProbeResult): void {
     const restarted = this.lifetime !== undefined && this.lifetime !== result.lifetime
+    const sameLifetime = this.lifetime !== undefined && this.lifetime === result.lifetime
     this.lifetime = result.lifetime
     this.role = result.role
     this.systemId = result.systemId ?? this.systemId
@@ -115,7 +116,7 @@ export class DbNode {
     // which can be older than what it already replayed: keep the newer reading.
     const timeline = result.timeline ?? (restarted ? undefined : this.timeline)
     this.timeline =
-      !restarted && timeline !== undefined && this.timeline !== undefined && this.timeline > timeline
+      sameLifetime && timeline !== undefined && this.timeline !== undefined && this.timeline > timeline
         ? this.timeline
         : timeline
     this.upstream = result.upstream

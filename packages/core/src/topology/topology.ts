@@ -29,6 +29,7 @@ export class Topology {
   #epoch = 1
   #maxTimeline = 0
   #systemId: string | undefined
+  readonly #pinned: boolean
   #waiters: (() => void)[] = []
   #demoting:
     | { readonly node: DbNode; readonly settled: Promise<void>; readonly settle: () => void }
@@ -53,9 +54,10 @@ export class Topology {
     this.#lag = lag
     this.#follow = follow
     this.#systemId = systemId
-    // The configured primary is trusted by configuration (unless a pinned identity
-    // says otherwise at its first probe); every other node must prove its identity.
-    initialPrimary.verified = true
+    this.#pinned = systemId !== undefined
+    // Without a pinned identity the configured primary defines it, so it is trusted
+    // by configuration; with one, it must prove it like every other node.
+    initialPrimary.verified = systemId === undefined
   }
 
   /**
@@ -179,7 +181,7 @@ export class Topology {
         this.#systemId === undefined
           ? node === this.#configured
           : node.systemId === undefined
-            ? node === this.#configured // before its first probe
+            ? node === this.#configured && !this.#pinned // before its first probe
             : node.systemId === this.#systemId
       if (node.verified && node.timeline !== undefined && node.timeline > this.#maxTimeline) {
         this.#maxTimeline = node.timeline

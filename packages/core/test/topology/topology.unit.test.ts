@@ -207,4 +207,33 @@ describe('Topology', () => {
     })
     expect(r1.timeline).toBe(1)
   })
+
+  it('with a pinned systemId, trusts the configured primary only once its own identifier matches', () => {
+    const [p, r1] = [node('p'), node('r1')]
+    const topology = new Topology(() => [p, r1], p, new EventHub(), new LagTracker(), true, '7')
+    topology.evaluate()
+    expect(p.verified).toBe(false) // not probed yet: it could be anything
+    expect(topology.primary).toBeUndefined()
+    observe(p, 'primary', 1, '99') // the configured URL reaches another cluster's server
+    topology.evaluate()
+    expect(topology.primary).toBeUndefined()
+    expect(p.fencedBecause).toMatch(/system identifier 99 is not the cluster's 7/)
+  })
+
+  it('takes an older timeline from a server that restarted after its connection was lost', () => {
+    const { r1 } = setup()
+    observe(r1, 'replica', 2)
+    r1.forgetPosition() // a lost connection: its lifetime is unknown now
+    r1.observe({
+      role: 'primary',
+      systemId: '7',
+      lifetime: 'another-start',
+      lsn: 100n,
+      timeline: 1,
+      upstream: undefined,
+      replayPaused: false,
+      walLayout: { pageBytes: 8192, segmentBytes: 16 << 20 },
+    })
+    expect(r1.timeline).toBe(1)
+  })
 })
