@@ -9,17 +9,22 @@ const breaker = { downAfter: 3, upAfter: 2, intervalMillis: 100, maxBackoffMilli
 const node = (name: string) => new DbNode(name, 1, {} as pg.Pool, `${name}:5432`, breaker)
 
 function observe(n: DbNode, role: 'primary' | 'replica', timeline: number, systemId = '7'): void {
-  const probe: ProbeResult = {
-    role,
-    systemId,
-    lifetime: `${n.name}-1`,
+  n.observe(probe({ role, systemId, lifetime: `${n.name}-1`, timeline }))
+}
+
+/** What a probe saw: a node of system 7 at LSN 100, with `fields` changed. */
+function probe(fields: Partial<ProbeResult>): ProbeResult {
+  return {
+    role: 'replica',
+    systemId: '7',
+    lifetime: 'start-1',
     lsn: 100n,
-    timeline,
+    timeline: 1,
     upstream: undefined,
     replayPaused: false,
     walLayout: { pageBytes: 8192, segmentBytes: 16 << 20 },
+    ...fields,
   }
-  n.observe(probe)
 }
 
 function setup(follow = true) {
@@ -153,16 +158,8 @@ describe('Topology', () => {
     const { p, topology } = setup()
     const again = node('p-again')
     const twice = new Topology(() => [p, again], p, new EventHub(), new LagTracker(), true)
-    again.observe({
-      role: 'primary',
-      systemId: '7',
-      lifetime: 'p-1', // the same postmaster start time as p
-      lsn: 100n,
-      timeline: 1,
-      upstream: undefined,
-      replayPaused: false,
-      walLayout: { pageBytes: 8192, segmentBytes: 16 << 20 },
-    })
+    // The same postmaster start time as p: the same server.
+    again.observe(probe({ role: 'primary', lifetime: 'p-1', timeline: 1 }))
     twice.evaluate()
     expect(again.fencedBecause).toMatch(/the same server as the primary p/)
     expect(again.fencedBecause).not.toMatch(/second writable/)
@@ -195,16 +192,7 @@ describe('Topology', () => {
     observe(r1, 'replica', 2)
     observe(r1, 'replica', 1) // same lifetime: the WAL receiver stopped
     expect(r1.timeline).toBe(2)
-    r1.observe({
-      role: 'replica',
-      systemId: '7',
-      lifetime: 'restarted',
-      lsn: 100n,
-      timeline: 1,
-      upstream: undefined,
-      replayPaused: false,
-      walLayout: { pageBytes: 8192, segmentBytes: 16 << 20 },
-    })
+    r1.observe(probe({ role: 'replica', lifetime: 'restarted', timeline: 1 }))
     expect(r1.timeline).toBe(1)
   })
 
@@ -224,16 +212,7 @@ describe('Topology', () => {
     const { r1 } = setup()
     observe(r1, 'replica', 2)
     r1.forgetPosition() // a lost connection: its lifetime is unknown now
-    r1.observe({
-      role: 'primary',
-      systemId: '7',
-      lifetime: 'another-start',
-      lsn: 100n,
-      timeline: 1,
-      upstream: undefined,
-      replayPaused: false,
-      walLayout: { pageBytes: 8192, segmentBytes: 16 << 20 },
-    })
+    r1.observe(probe({ role: 'primary', lifetime: 'another-start', timeline: 1 }))
     expect(r1.timeline).toBe(1)
   })
 })
