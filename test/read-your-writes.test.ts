@@ -73,6 +73,30 @@ describe('read-your-writes', () => {
     }
   })
 
+  // Found by running Kysely's own suite through the dialect: parallel Migrators.
+  // One's insert fails on the other's row (23505), and its check again read a
+  // replica that had not replayed that row, so the migration failed. A write that
+  // the primary rejects has seen its committed state: it is captured like a write.
+  it('after a write the primary rejects (a unique violation), a read sees what it collided with', async () => {
+    await f.cluster.primary.query('create table if not exists locks (id text primary key)')
+    for (const replica of f.cluster.replicas) await replica.pauseReplay()
+    try {
+      await f.dialect.cluster.checkHealth() // the probes see the pauses
+      await f.dialect.cluster.session(async () => {
+        // Another process takes the lock: committed on the primary, on no replica yet.
+        await f.cluster.primary.query(`insert into locks values ('migration')`)
+        const error = await f.dialect.cluster
+          .query(`insert into locks values ('migration')`)
+          .catch((e: unknown) => e)
+        expect((error as { code?: string }).code).toBe('23505')
+        const { rows } = await f.dialect.cluster.query(`select id from locks where id = 'migration'`)
+        expect(rows).toHaveLength(1)
+      })
+    } finally {
+      for (const replica of f.cluster.replicas) await replica.resumeReplay()
+    }
+  })
+
   it('carries a token to another Kysely instance, which then reads the write', async () => {
     const other = new CausewayDialect(clusterConfig(f.cluster, { consistency: { scope: 'session' } }))
     const otherDb = new Kysely<DB>({ dialect: other })

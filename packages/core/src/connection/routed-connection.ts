@@ -313,6 +313,12 @@ export class RoutedConnection implements AbandonableRead {
           { cause: error, node: node.name },
         )
       }
+      if (kind === 'statement' && statement.intent !== 'read') {
+        // The write failed on what the primary has committed (a unique violation
+        // shows another writer's row). A read that checks again must see that state,
+        // as Kysely's Migrator expects: capture it like a write, then rethrow.
+        await this.#afterWrite(node, context, false).catch(() => {})
+      }
       throw error
     }
     if (statement.intent !== 'read') {
