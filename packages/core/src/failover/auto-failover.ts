@@ -13,6 +13,12 @@ import { promoteNode } from './promote-node.js'
  * `autoFailover.primaryDownMillis` and is down, promote the most advanced healthy
  * replica on the cluster's timeline, and re-point the others to it.
  *
+ * Under the lock, the old primary is demoting: nothing is sent to it, and a write it
+ * acknowledges meanwhile counts only if it stays the primary. Every node is probed
+ * again; if the old primary answers (a stall, not a crash), the failover is called
+ * off (`failover-cancelled`). A failover that finds nothing to promote is retried no
+ * sooner than `primaryDownMillis` later.
+ *
  * Danger: every app process running `auto` watches the same cluster. Without a
  * shared lock, two processes can promote two different replicas and split the
  * cluster. The default lock only excludes promotions within this process.
@@ -105,7 +111,6 @@ export class AutoFailover {
         from: from.name,
         reason: `${from.name} failing for ${failingFor} ms: ${from.lastError ?? 'unreachable'}`,
       })
-      if (this.#stopped) return
       const target = await this.#mostAdvanced(from, timeline)
       // The cluster closed meanwhile: promote nothing.
       if (this.#stopped) return
