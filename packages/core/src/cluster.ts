@@ -87,7 +87,7 @@ export class Cluster {
   readonly #byNode = new Map<DbNode, NodeMember>()
   #closing: Promise<void> | undefined
   /** Pool checkouts still waiting for a connection, to fail when the cluster closes. */
-  readonly #checkouts = new Set<() => void>()
+  readonly #checkouts = new Set<(error: Error) => void>()
   readonly #secrets: TokenSecrets | undefined
   /** When a token of a newer timeline last made every node be probed, and that probe round. */
   #newerTokenRefreshAt = 0
@@ -369,7 +369,7 @@ export class Cluster {
     // now, as CLOSED, rather than hang (pg-pool's end() drops its queue unsettled).
     const checkouts = [...this.#checkouts]
     this.#checkouts.clear()
-    for (const abandon of checkouts) abandon()
+    for (const cancel of checkouts) cancel(this.#closedError())
     // Writes waiting for a primary stop waiting (and fail as CLOSED).
     this.#topology.wake()
     this.#monitor.stop()
@@ -419,28 +419,13 @@ export class Cluster {
       get closed() {
         return cluster.#closed
       },
-      unlessClosed: (waiting) => {
+      watchCheckout: (cancel) => {
         if (this.#closed) {
-          void waiting.then(
-            (client) => client.release(),
-            () => {},
-          )
-          return Promise.reject(this.#closedError())
+          cancel(this.#closedError())
+          return () => {}
         }
-        return new Promise((resolve, reject) => {
-          const abandon = () => reject(this.#closedError())
-          this.#checkouts.add(abandon)
-          waiting.then(
-            (client) => {
-              if (!this.#checkouts.delete(abandon)) client.release()
-              else resolve(client)
-            },
-            (error: unknown) => {
-              this.#checkouts.delete(abandon)
-              reject(error)
-            },
-          )
-        })
+        this.#checkouts.add(cancel)
+        return () => this.#checkouts.delete(cancel)
       },
       context: () => this.#context.getStore() ?? this.#defaultContext,
       primary: (avoid) => this.#primary(avoid),
@@ -475,16 +460,10 @@ export class Cluster {
         }
         return member.sampler.sample()
       },
-      samplePrimary: async () => {
-        const primary = await this.#primary()
-        const token = await this.#member(primary).sampler.sample()
-        primary.advance(token.lsn)
-        return token
-      },
+      samplePrimary: async () => this.#member(await this.#primary()).sampler.sample(),
       captureWrite: (node, scope) => {
-        const sampler = this.#member(node).sampler
-        const capture = sampler.sample()
-        if (scope) void scope.capture(capture, sampler)
+        const capture = this.#member(node).sampler.sample()
+        if (scope) void scope.capture(capture)
         // Unobserved when no one mirrors: a failure is the scope's to handle.
         capture.catch(() => {})
         return capture

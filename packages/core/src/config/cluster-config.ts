@@ -123,8 +123,8 @@ export interface ClusterConfig {
   }
   /**
    * While there is no primary, how long a write waits for one before it fails
-   * with `NO_PRIMARY`. Default 2,000 ms: enough to ride through a server restart
-   * (0.1–1 s) and an `auto` failover at default settings (about 1.7 s from a crash
+   * with `NO_PRIMARY`. Default 2,000 ms: enough to ride through a fast server restart
+   * and an `auto` failover at default settings (1.1 s from a crash
    * to the first write), short enough that a request still fails well inside a
    * client's timeout. An outside manager's failover (Patroni: tens of seconds) is
    * longer: raise it if your writes can wait that long, or set 0 to fail at once.

@@ -1,4 +1,3 @@
-import type pg from 'pg'
 import type { ResolvedConfig } from '../config/config-schema.js'
 import type { ConsistencyScope, Recovery } from '../consistency/consistency-scope.js'
 import type { ReplayWaiter } from '../consistency/replay-waiter.js'
@@ -38,11 +37,11 @@ export interface Engine {
   readonly stats: EngineStats
   readonly closed: boolean
   /**
-   * Resolves as `waiting` does, or rejects with `CLOSED` when the cluster closes
-   * first: pg-pool's `end()` never settles the checkouts still queued. A client
-   * that arrives after that goes back to its pool.
+   * Has `cancel` called with a `CLOSED` error when the cluster closes (at once if it
+   * is closed) while a pool checkout waits: pg-pool's `end()` never settles the
+   * checkouts still queued. Returns the function that stops watching.
    */
-  unlessClosed(waiting: Promise<pg.PoolClient>): Promise<pg.PoolClient>
+  watchCheckout(cancel: (error: Error) => void): () => void
   context(): ExecutionContext
   /**
    * The primary, waiting up to `writeWaitMillis` during a failover; throws

@@ -429,19 +429,24 @@ export class RoutedConnection implements AbandonableRead {
   #checkout(pool: pg.Pool): Promise<pg.PoolClient> {
     return new Promise<pg.PoolClient>((resolve, reject) => {
       let settled = false
-      const fail = (error: unknown) => {
-        if (settled) return
+      let unwatch = () => {}
+      const settle = () => {
         settled = true
         this.#cancelCheckout = undefined
+        unwatch()
+      }
+      const fail = (error: unknown) => {
+        if (settled) return
+        settle()
         reject(error)
       }
       this.#cancelCheckout = fail
-      this.#engine.unlessClosed(pool.connect()).then((client) => {
+      pool.connect().then((client) => {
         if (settled) return client.release()
-        settled = true
-        this.#cancelCheckout = undefined
+        settle()
         resolve(client)
       }, fail)
+      unwatch = this.#engine.watchCheckout(fail)
     })
   }
 

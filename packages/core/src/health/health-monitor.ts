@@ -100,10 +100,7 @@ export class HealthMonitor {
    */
   wanted(node: DbNode): void {
     if (this.#stopped || node.breaker.state === 'healthy') return
-    const last = this.#lastProbe.get(node) ?? 0
-    if (Date.now() - last < WANTED_GAP_MILLIS) return
-    const member = this.#members().find((m) => m.node === node)
-    if (member) void this.probe(member)
+    this.#probeSoon(node)
   }
 
   /**
@@ -124,8 +121,12 @@ export class HealthMonitor {
     }
     // Under load every failed statement reports: one probe at a time, and not back
     // to back, or the probes alone would count the node down within milliseconds.
-    const last = this.#lastProbe.get(node) ?? 0
-    if (Date.now() - last < WANTED_GAP_MILLIS) return
+    this.#probeSoon(node)
+  }
+
+  /** Probes `node` now, unless it was probed less than {@link WANTED_GAP_MILLIS} ago. */
+  #probeSoon(node: DbNode): void {
+    if (Date.now() - (this.#lastProbe.get(node) ?? 0) < WANTED_GAP_MILLIS) return
     const member = this.#members().find((m) => m.node === node)
     if (member) void this.probe(member)
   }

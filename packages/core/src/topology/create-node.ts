@@ -54,13 +54,13 @@ export function createNode(
     constructor(config: pg.ClientConfig = {}) {
       super({ ...config, connectionTimeoutMillis: connectTimeout })
     }
-
-    // With a query_timeout, pg arms a (ref'd) timer per query and clears it from
-    // the query's callback. A cursor (pg-cursor, for streams) is never called
-    // back, so each stream left a timer that held the process for up to
-    // query_timeout after db.destroy(), unseen by process._getActiveHandles().
-    // Clear it when the cursor's statement is over: 'end' once it is done or
-    // closed early, 'error' when it failed.
+  }
+  // With a query_timeout, pg arms a (ref'd) timer per query and clears it from the
+  // query's callback. A cursor (pg-cursor, for streams) is never called back, so
+  // each stream left a timer that held the process for up to query_timeout after
+  // db.destroy(), unseen by process._getActiveHandles(). Clear it when the cursor's statement is over: 'end' once it is done or closed
+  // early, 'error' when it failed. Only then: the override costs every statement.
+  class CursorTimedClient extends TimedClient {
     override query(...args: unknown[]): never {
       const result = (super.query as (...a: unknown[]) => never)(...args)
       const cursor = args[0] as Partial<CursorEvents> | null
@@ -77,6 +77,10 @@ export function createNode(
     }
   }
 
+  // pg takes query_timeout from the client's options, else from pg.defaults.
+  const queryTimeout =
+    (connection as { query_timeout?: unknown }).query_timeout ??
+    (resolved.pg as { defaults?: { query_timeout?: unknown } }).defaults?.query_timeout
   const pool = new resolved.pg.Pool({
     max: resolved.pool.max,
     idleTimeoutMillis: resolved.pool.idleTimeoutMillis,
@@ -85,7 +89,7 @@ export function createNode(
       : { maxLifetimeSeconds: resolved.pool.maxLifetimeSeconds }),
     // Idle pooled connections must not keep the process alive.
     allowExitOnIdle: true,
-    Client: TimedClient,
+    Client: queryTimeout ? CursorTimedClient : TimedClient,
     ...poolOptions,
   })
   const node = new DbNode(name, weight, pool, addressOf(config), resolved.health)
