@@ -489,16 +489,16 @@ export class Cluster {
     const deadline = Date.now() + this.#config.writeWaitMillis
     let primary = usable()
     while (!primary && !this.#closed && Date.now() < deadline) {
-      // A write wants the primary: look at it now, not after its probe backoff.
-      const last = this.#topology.lastPrimary
-      if (last && last !== this.#topology.demoting) this.#monitor.wanted(last)
+      // A write wants a primary: look for one now (the old one back, or another
+      // promoted), not at the next scheduled probe. Not while a failover decides.
+      if (!this.#topology.demoting) this.#monitor.seekPrimary()
       await this.#topology.nextEvaluation(Math.min(deadline - Date.now(), 25))
       primary = usable()
     }
     if (primary) return primary
     if (this.#closed) throw this.#closedError()
+    if (!this.#topology.demoting) this.#monitor.seekPrimary()
     const last = this.#topology.lastPrimary
-    if (last) this.#monitor.wanted(last)
     throw new CausewayError(
       'NO_PRIMARY',
       `no primary is available${last ? ` (${last.name} is ${last.state}${last.lastError ? `: ${last.lastError}` : ''})` : ''}` +

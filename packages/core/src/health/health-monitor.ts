@@ -92,15 +92,16 @@ export class HealthMonitor {
   }
 
   /**
-   * Traffic needs a node that is not healthy (writes waiting for the primary):
-   * probe it now rather than after its backoff, back to back while it is wanted (a
-   * refused connection costs next to nothing; a frozen server holds one probe at a
-   * time until its timeout). So a restarted or resumed primary is seen within one
-   * probe round trip of answering, while an idle app still backs off.
+   * Writes want a primary and have none: probe every node now (each at most every
+   * {@link WANTED_GAP_MILLIS}, whatever its backoff), the old primary to see it come
+   * back, the others to see one promoted by an outside manager. A refused
+   * connection costs next to nothing, and a frozen server holds one probe at a time
+   * until its timeout. So either is followed within a probe round trip of
+   * answering, while an idle app still backs off.
    */
-  wanted(node: DbNode): void {
-    if (this.#stopped || node.breaker.state === 'healthy') return
-    this.#probeSoon(node)
+  seekPrimary(): void {
+    if (this.#stopped) return
+    for (const { node } of this.#members()) this.#probeSoon(node)
   }
 
   /**
