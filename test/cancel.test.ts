@@ -1,7 +1,12 @@
-import { CausewayConnection } from '@causeway/kysely'
-import { CompiledQuery } from 'kysely'
+import { CausewayDialect } from '@causeway/kysely'
+import { CompiledQuery, type DatabaseConnection } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Fixture, setupFixture } from './support/fixture.js'
+
+/** A connection as Kysely 0.29 calls it, with a per-query AbortSignal. */
+type SignalledConnection = DatabaseConnection & {
+  executeQuery(query: CompiledQuery, options: { signal?: AbortSignal }): Promise<unknown>
+}
 
 let f: Fixture<Record<string, never>>
 beforeAll(async () => {
@@ -31,7 +36,12 @@ describe('cancelling a running statement (Kysely 0.29 passes these through)', ()
   })
 
   it('an AbortSignal given to executeQuery cancels the statement on its server', async () => {
-    const connection = new CausewayConnection(f.dialect.cluster.connect(), undefined)
+    // Kysely 0.28 passes no signal: the driver's connection is given one as 0.29 would.
+    // A dialect over the fixture's cluster as the app's own: its driver never closes it.
+    const driver = new CausewayDialect({ cluster: f.dialect.cluster }).createDriver()
+    await driver.init()
+    // Kysely 0.29's signature; 0.28's type has no options.
+    const connection = (await driver.acquireConnection()) as SignalledConnection
     const controller = new AbortController()
     try {
       const started = Date.now()
@@ -45,7 +55,8 @@ describe('cancelling a running statement (Kysely 0.29 passes these through)', ()
         connection.executeQuery(CompiledQuery.raw('select 1'), { signal: controller.signal }),
       ).rejects.toThrow()
     } finally {
-      connection.routed.release()
+      await driver.releaseConnection(connection as DatabaseConnection)
+      await driver.destroy()
     }
   })
 
@@ -63,6 +74,38 @@ describe('cancelling a running statement (Kysely 0.29 passes these through)', ()
       await connection.terminate()
       expect(await outcome).toMatchObject({ code: '57P01' })
       expect(Date.now() - started).toBeLessThan(5_000)
+    } finally {
+      connection.release()
+    }
+  })
+
+  // A cancel meant for one statement arrives late, after it finished and the
+  // connection started another: it must not hit that one (Kysely's queryId guard).
+  it('a cancel for a statement that has finished does not cancel the next one', async () => {
+    const connection = f.dialect.cluster.connect()
+    const first = { queryId: 'first' }
+    const second = { queryId: 'second' }
+    try {
+      await connection.execute({ sql: 'select 1', parameters: [], intent: 'read', queryId: first })
+      const running = connection.execute({
+        sql: 'select pg_sleep(0.5) as slept',
+        parameters: [],
+        intent: 'read',
+        queryId: second,
+      })
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await connection.cancel(first)
+      await expect(running).resolves.toMatchObject({ rowCount: 1 })
+      // The guard is by identity: the running statement's own id still cancels it.
+      const again = connection.execute({
+        sql: 'select pg_sleep(10)',
+        parameters: [],
+        intent: 'read',
+        queryId: second,
+      })
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await connection.cancel(second)
+      await expect(again).rejects.toMatchObject({ code: '57014' })
     } finally {
       connection.release()
     }

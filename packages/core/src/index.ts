@@ -1,9 +1,10 @@
-export { Cluster, createCluster, type SessionOptions } from './cluster.js'
+export * from './classify/index.js'
+export { Cluster, createCluster } from './cluster.js'
 export type { ClusterConfig, SyncOptions } from './config/cluster-config.js'
 export type { NodeConfig } from './config/node-config.js'
-export { type CursorConstructor, type CursorLike, RoutedConnection } from './connection/routed-connection.js'
-export type { Statement, TransactionOptions } from './connection/statement.js'
+export type { RoutedConnection } from './connection/routed-connection.js'
 export { formatLsn, type Lsn, normalizeInsertLsn, parseLsn, type WalLayout } from './consistency/lsn.js'
+export type { SessionOptions } from './consistency/scope-context.js'
 export { type ConsistencyToken, mergeTokens, parseToken, serializeToken } from './consistency/token.js'
 export type { PgDriver } from './driver/pg-driver.js'
 export {
@@ -18,16 +19,19 @@ export type {
   ClusterListener,
   FallbackReason,
 } from './events/cluster-events.js'
-export { type FailoverLock, InProcessFailoverLock } from './failover/failover-lock.js'
+export { InProcessFailoverLock } from './failover/in-process-failover-lock.js'
 export {
+  type SessionCluster,
   type SessionHandlerOptions,
   sessionHandler,
   type TokenRequest,
   type TokenResponse,
 } from './http/session-handler.js'
-export type { Balancer, BalancerFunction, BalancerName, Candidate } from './routing/balancers/balancer.js'
-export * from './routing/classify/index.js'
-export * from './routing/intent.js'
+export type { Balancer, BalancerFunction, BalancerName, Candidate } from './model/balancer.js'
+export type { CursorConstructor, CursorLike } from './model/cursor.js'
+export type { FailoverLock } from './model/failover-lock.js'
+export * from './model/intent.js'
+export type { NodeRole, NodeState } from './model/node-state.js'
+export type { Statement, TransactionOptions } from './model/statement.js'
 export type { ClusterStatus, NodeStatus } from './status/cluster-status.js'
-export type { NodeRole, NodeState } from './topology/node-state.js'
 export { redact } from './util/redact.js'

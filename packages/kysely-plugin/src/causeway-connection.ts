@@ -1,6 +1,6 @@
 import type { CursorConstructor, RoutedConnection } from '@causeway/core'
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely'
-import { classifyCompiledQuery } from './classify-compiled-query.js'
+import { classifyCompiledQuery } from './classify/classify-compiled-query.js'
 import { isTaggedForPrimary } from './on-primary-plugin.js'
 import { type TransactionControl, transactionControlOf } from './transaction-control.js'
 
@@ -9,18 +9,26 @@ interface AbortOptions {
   readonly signal?: AbortSignal
 }
 
+/** How the driver gives a connection back: not part of the connection's public face. */
+export const RELEASE = Symbol('release')
+
 /**
  * A Kysely connection over a core {@link RoutedConnection}: each statement is
  * classified and sent where it belongs. Results are shaped exactly as
- * `PostgresDialect` shapes them.
+ * `PostgresDialect` shapes them. Made and released only by {@link CausewayDriver}.
  */
 export class CausewayConnection implements DatabaseConnection {
-  readonly routed: RoutedConnection
+  readonly #routed: RoutedConnection
   readonly #cursor: CursorConstructor | undefined
 
   constructor(routed: RoutedConnection, cursor: CursorConstructor | undefined) {
-    this.routed = routed
+    this.#routed = routed
     this.#cursor = cursor
+  }
+
+  /** Gives the routed connection back to the cluster (its pooled client to its pool). */
+  [RELEASE](): void {
+    this.#routed.release()
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery, options?: AbortOptions): Promise<QueryResult<R>> {
@@ -28,16 +36,17 @@ export class CausewayConnection implements DatabaseConnection {
     options?.signal?.throwIfAborted()
     const control = transactionControlOf(compiledQuery)
     if (control) return this.#control(control) as Promise<QueryResult<R>>
-    const running = this.routed.execute({
+    const running = this.#routed.execute({
       sql: compiledQuery.sql,
       parameters: compiledQuery.parameters,
       intent: classifyCompiledQuery(compiledQuery).intent,
       forcePrimary: isTaggedForPrimary(compiledQuery.queryId),
+      queryId: compiledQuery.queryId,
     })
     // Kysely 0.29 may pass an AbortSignal. Without one (every 0.28 query), no extra
     // promise: each costs a hop on every statement.
     const { command, rowCount, rows } = await (options?.signal
-      ? this.#abortable(running, options.signal)
+      ? this.#abortable(running, options.signal, compiledQuery.queryId)
       : running)
     const changed =
       command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
@@ -57,31 +66,34 @@ export class CausewayConnection implements DatabaseConnection {
   async #control(control: TransactionControl): Promise<QueryResult<{ command: string }>> {
     switch (control.command) {
       case 'begin':
-        await this.routed.begin(control.options)
+        await this.#routed.begin(control.options)
         return { rows: [] }
       case 'commit':
-        return { rows: [{ command: await this.routed.commit() }] }
+        return { rows: [{ command: await this.#routed.commit() }] }
       case 'rollback':
-        await this.routed.rollback()
+        await this.#routed.rollback()
         return { rows: [{ command: 'ROLLBACK' }] }
     }
   }
 
-  /** An abort cancels the statement on the server it runs on. */
-  #abortable<T>(running: Promise<T>, signal: AbortSignal): Promise<T> {
-    const onAbort = () => void this.routed.cancel().catch(() => {})
+  /**
+   * An abort cancels the statement on the server it runs on: that statement only,
+   * by its `queryId`, never one that runs on this connection after it.
+   */
+  #abortable<T>(running: Promise<T>, signal: AbortSignal, queryId: unknown): Promise<T> {
+    const onAbort = () => void this.#routed.cancel(queryId).catch(() => {})
     signal.addEventListener('abort', onAbort, { once: true })
     return running.finally(() => signal.removeEventListener('abort', onAbort))
   }
 
   /** Kysely 0.29: cancels the running statement on the node this connection is bound to. */
   async cancelQuery(): Promise<void> {
-    await this.routed.cancel()
+    await this.#routed.cancel()
   }
 
   /** Kysely 0.29: ends this connection's server session. */
   async killSession(): Promise<void> {
-    await this.routed.terminate()
+    await this.#routed.terminate()
   }
 
   async *streamQuery<R>(
@@ -100,8 +112,9 @@ export class CausewayConnection implements DatabaseConnection {
       parameters: compiledQuery.parameters,
       intent: classifyCompiledQuery(compiledQuery).intent,
       forcePrimary: isTaggedForPrimary(compiledQuery.queryId),
+      queryId: compiledQuery.queryId,
     }
-    for await (const rows of this.routed.stream(statement, chunkSize, this.#cursor))
+    for await (const rows of this.#routed.stream(statement, chunkSize, this.#cursor))
       yield { rows: rows as R[] }
   }
 }

@@ -9,7 +9,7 @@ import {
   type TransactionSettings,
 } from 'kysely'
 import { AbortedTransactionError } from './aborted-transaction-error.js'
-import { CausewayConnection } from './causeway-connection.js'
+import { CausewayConnection, RELEASE } from './causeway-connection.js'
 import type { ClusterSource } from './cluster-source.js'
 import { beginQuery, commitQuery, rollbackQuery } from './transaction-control.js'
 
@@ -91,7 +91,7 @@ export class CausewayDriver implements Driver {
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    routed(connection).release()
+    ;(connection as CausewayConnection)[RELEASE]()
   }
 
   async destroy(): Promise<void> {
@@ -99,10 +99,6 @@ export class CausewayDriver implements Driver {
     this.#cluster = undefined
     if (cluster) await this.#source.release(cluster)
   }
-}
-
-function routed(connection: DatabaseConnection) {
-  return (connection as CausewayConnection).routed
 }
 
 function savepointCommand(command: string, name: string): RawNode {

@@ -1,5 +1,5 @@
 import type { ScanToken } from 'libpg-query'
-import type { Classification } from '../intent.js'
+import type { Classification } from '../model/intent.js'
 import { cachedClassifier, PLAIN_READ } from './classification-cache.js'
 import { isWriteFunction } from './write-functions.js'
 

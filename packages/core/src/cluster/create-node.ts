@@ -1,33 +1,20 @@
 import type pg from 'pg'
 import type { ResolvedConfig } from '../config/config-schema.js'
 import type { NodeConfig } from '../config/node-config.js'
-import { parseLsn } from '../consistency/lsn.js'
-import { LsnSampler, SAMPLE_SQL } from '../consistency/lsn-sampler.js'
-import { NodeProber } from '../health/node-prober.js'
+import { SideConnection } from '../driver/side-connection.js'
+import { DbNode } from '../topology/db-node.js'
 import { registerSecret } from '../util/redact.js'
-import { DbNode } from './db-node.js'
-
-/** A node with its side connections: the prober, and the token sampler. */
-export interface NodeMember {
-  readonly node: DbNode
-  readonly prober: NodeProber
-  /** The side connection token captures use. */
-  readonly capturer: NodeProber
-  readonly sampler: LsnSampler
-  /** The `pg` connection options (never shown: they hold the password). */
-  readonly connection: pg.ClientConfig
-}
 
 /** Called when a pooled connection reports `in_hot_standby` (PostgreSQL 14+). */
 export type HotStandbyListener = (node: DbNode, inHotStandby: boolean) => void
 
-/** Creates a node's pool, prober and sampler from its config. */
+/** Builds a node from its config: its pool, and its side connections for probes and token captures. */
 export function createNode(
   config: NodeConfig,
   resolved: ResolvedConfig,
   onHotStandby: HotStandbyListener,
   onIdleError: (node: DbNode, error: Error) => void,
-): NodeMember {
+): DbNode {
   const options: Record<string, unknown> =
     typeof config === 'string' ? { connectionString: config } : { ...config }
   const name = (options.name as string | undefined) ?? addressOf(config) // a node given no name is called by its host:port
@@ -92,7 +79,26 @@ export function createNode(
     Client: queryTimeout ? CursorTimedClient : TimedClient,
     ...poolOptions,
   })
-  const node = new DbNode(name, weight, pool, addressOf(config), resolved.health)
+  // The side connections are built before the node, which owns them; a probe
+  // connection lost while idle reports through `lost` once the node exists.
+  let lost = (_error: Error) => {}
+  const side = new SideConnection(resolved.pg, connection, resolved.health.timeoutMillis, (error) =>
+    lost(error),
+  )
+  // Token captures get a side connection of their own (opened on first use, so only
+  // on a primary): they must not queue behind probes and replay checks.
+  const captures = new SideConnection(resolved.pg, connection, resolved.health.timeoutMillis)
+  const node = new DbNode({
+    name,
+    weight,
+    pool,
+    address: addressOf(config),
+    endpoint: endpointOf(connection),
+    breaker: resolved.health,
+    side,
+    captures,
+  })
+  lost = (error) => onIdleError(node, error)
   pool.on('error', (error) => onIdleError(node, error))
   pool.on('connect', (client) => {
     // pg-pool listens for errors only while a client is idle in the pool. One that
@@ -107,31 +113,7 @@ export function createNode(
       if (message.parameterName === 'in_hot_standby') onHotStandby(node, message.parameterValue === 'on')
     })
   })
-  const prober = new NodeProber(resolved.pg, connection, resolved.health.timeoutMillis, (error) =>
-    onIdleError(node, error),
-  )
-  // Token captures get a side connection of their own (opened on first use, so only
-  // on a primary): they must not queue behind probes and replay checks.
-  const capturer = new NodeProber(resolved.pg, connection, resolved.health.timeoutMillis)
-  const sampler = new LsnSampler(
-    async () => {
-      const [row] = await capturer.run<{ lsn: string; timeline: number }>(SAMPLE_SQL)
-      if (!row) throw new Error('token capture returned no row')
-      // The primary has reached at least this: a token from this capture is then
-      // known reachable without asking again (read-target's check for forged tokens).
-      node.advance(parseLsn(row.lsn))
-      // Known from the first probe; asked for only if a write beat it.
-      const systemId =
-        node.systemId ??
-        (
-          await capturer.run<{ id: string }>('select system_identifier::text as id from pg_control_system()')
-        )[0]?.id
-      if (!systemId) throw new Error('token capture could not read the system identifier')
-      return { ...row, systemId }
-    },
-    () => node.walLayout,
-  )
-  return { node, prober, capturer, sampler, connection }
+  return node
 }
 
 /** What a submitted pg-cursor has once pg wrapped its callback in a query_timeout (not in pg's types). */
@@ -139,6 +121,16 @@ interface CursorEvents {
   callback: () => void
   read: unknown
   once(event: 'end' | 'error', listener: () => void): unknown
+}
+
+/** Where other servers reach the node: its configured host and port. */
+function endpointOf(connection: pg.ClientConfig): { host: string; port: number } {
+  const url =
+    typeof connection.connectionString === 'string' ? new URL(connection.connectionString) : undefined
+  return {
+    host: String(connection.host ?? (url?.hostname || 'localhost')),
+    port: Number(connection.port ?? (url?.port || 5432)),
+  }
 }
 
 function addressOf(config: NodeConfig): string {

@@ -1,6 +1,6 @@
 import type { PgDriver } from '../driver/pg-driver.js'
-import type { FailoverLock } from '../failover/failover-lock.js'
-import type { BalancerFunction, BalancerName } from '../routing/balancers/balancer.js'
+import type { BalancerFunction, BalancerName } from '../model/balancer.js'
+import type { FailoverLock } from '../model/failover-lock.js'
 import type { NodeConfig } from './node-config.js'
 
 /**
@@ -11,6 +11,8 @@ export interface SyncOptions {
   /** How many replicas must have applied the write: `'all'` (default) or a number. */
   readonly replicas?: 'all' | number
   /** How long to wait. Default 1,000 ms. */
+  readonly timeoutMillis?: number
+  /** @deprecated Use `timeoutMillis`; this older name still works. */
   readonly timeoutMs?: number
   /**
    * On timeout: `'error'` (default) throws a `MirrorTimeoutError`, which says the
@@ -50,7 +52,12 @@ export interface ClusterConfig {
    */
   readonly balancer?: BalancerName | BalancerFunction
   /** Replicas further behind than this are skipped until they catch up. Default: no bound. */
-  readonly maxLag?: { readonly bytes?: number; readonly ms?: number }
+  readonly maxLag?: {
+    readonly bytes?: number
+    readonly millis?: number
+    /** @deprecated Use `millis`; this older name still works. */
+    readonly ms?: number
+  }
   /** Read-your-writes. */
   readonly consistency?: {
     /**

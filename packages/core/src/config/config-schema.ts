@@ -1,20 +1,44 @@
 import { z } from 'zod'
 import { type PgDriver, peerPgDriver } from '../driver/pg-driver.js'
-import type { FailoverLock } from '../failover/failover-lock.js'
-import type { BalancerFunction } from '../routing/balancers/balancer.js'
+import type { BalancerFunction } from '../model/balancer.js'
+import type { FailoverLock } from '../model/failover-lock.js'
 import { nodeConfigSchema } from './node-config.js'
 
 const millis = z.number().int().nonnegative().finite()
 const secret = z.string().min(16, 'must be at least 16 characters')
 
-const syncSchema = z
+/**
+ * A duration under its current name, or under the older name it replaced (both
+ * given and different is an error naming the old one). The output has the
+ * current name only.
+ */
+function renamed<Current extends string, Old extends string>(current: Current, old: Old) {
+  return (value: Record<string, unknown>, context: z.RefinementCtx) => {
+    if (value[old] !== undefined && value[current] !== undefined && value[old] !== value[current]) {
+      context.addIssue({
+        code: 'custom',
+        path: [old],
+        message: `is the old name of ${current}, which is also set, to another value`,
+      })
+    }
+  }
+}
+
+/** `sync`, as given: `timeoutMs` is the deprecated name of `timeoutMillis`. */
+export const syncSchema = z
   .object({
     replicas: z.union([z.literal('all'), z.number().int().positive()]).default('all'),
-    timeoutMs: millis.default(1_000),
+    timeoutMillis: millis.optional(),
+    timeoutMs: millis.optional(),
     onTimeout: z.enum(['error', 'continue']).default('error'),
     method: z.enum(['client', 'server']).default('client'),
   })
   .strict()
+  .superRefine(renamed('timeoutMillis', 'timeoutMs'))
+  .transform(({ timeoutMs, timeoutMillis, ...rest }) => ({
+    ...rest,
+    timeoutMillis: timeoutMillis ?? timeoutMs ?? 1_000,
+  }))
 
 const pgClass = <C>(name: string) =>
   z.custom<C>((value) => typeof value === 'function', { message: `must be a class (pg's ${name})` })
@@ -25,7 +49,10 @@ const pgDriverSchema = z.object(
   { error: "must be the pg module (import pg from 'pg'), or an object with its Pool and Client classes" },
 )
 
-/** The configuration schema. Every key but `primary` has a default. */
+/**
+ * The configuration schema, and the one place its defaults are written: an
+ * omitted section is parsed as `{}`, so its keys take their own defaults.
+ */
 export const clusterConfigSchema = z
   .object({
     primary: nodeConfigSchema,
@@ -38,7 +65,7 @@ export const clusterConfigSchema = z
         maxLifetimeSeconds: z.number().int().nonnegative().optional(),
       })
       .strict()
-      .default({ max: 10, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 5_000 }),
+      .prefault({}),
     balancer: z
       .union([
         z.enum(['least-busy', 'round-robin', 'random', 'fastest']),
@@ -46,8 +73,14 @@ export const clusterConfigSchema = z
       ])
       .default('least-busy'),
     maxLag: z
-      .object({ bytes: z.number().nonnegative().optional(), ms: z.number().nonnegative().optional() })
+      .object({
+        bytes: z.number().nonnegative().optional(),
+        millis: z.number().nonnegative().optional(),
+        ms: z.number().nonnegative().optional(),
+      })
       .strict()
+      .superRefine(renamed('millis', 'ms'))
+      .transform(({ bytes, millis, ms }) => ({ bytes, millis: millis ?? ms }))
       .optional(),
     consistency: z
       .object({
@@ -58,7 +91,7 @@ export const clusterConfigSchema = z
         tokenSecret: z.union([secret, z.array(secret).min(1)]).optional(),
       })
       .strict()
-      .default({ scope: 'process', capture: 'lazy', maxWaitMillis: 50, replayPollMillis: 5 }),
+      .prefault({}),
     sync: syncSchema.optional(),
     health: z
       .object({
@@ -69,13 +102,7 @@ export const clusterConfigSchema = z
         maxBackoffMillis: z.number().int().min(10).default(5_000),
       })
       .strict()
-      .default({
-        intervalMillis: 500,
-        timeoutMillis: 1_000,
-        downAfter: 3,
-        upAfter: 2,
-        maxBackoffMillis: 5_000,
-      }),
+      .prefault({}),
     systemId: z
       .string()
       .regex(/^[0-9]{1,20}$/, 'must be the decimal system identifier of pg_control_system()')
@@ -87,7 +114,7 @@ export const clusterConfigSchema = z
         lock: z.custom<FailoverLock>((v) => typeof v === 'object' && v !== null && 'acquire' in v).optional(),
       })
       .strict()
-      .default({ primaryDownMillis: 1_000 }),
+      .prefault({}),
     writeWaitMillis: millis.default(2_000),
     pg: pgDriverSchema.default(peerPgDriver),
   })

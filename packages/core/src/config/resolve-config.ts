@@ -18,11 +18,28 @@ export function resolveConfig(config: ClusterConfig): ResolvedConfig {
   }
   const result = clusterConfigSchema.safeParse(config)
   if (result.success) return Object.freeze(result.data)
-  const problems = flatten(result.error.issues, []).map(
-    ({ issue, path }) =>
-      `  ${formatPath(path)}: ${valueAt(config, path) === undefined ? 'is required' : describe(issue)}`,
+  throw new CausewayError(
+    'CONFIG_INVALID',
+    `invalid Causeway config:\n${describeIssues(config, result.error.issues)}`,
   )
-  throw new CausewayError('CONFIG_INVALID', `invalid Causeway config:\n${problems.join('\n')}`)
+}
+
+/**
+ * One line per problem, each naming its path (`  replicas[1].weight: must be
+ * positive`), after `prefix` (`sync` for a session's own setting). Values are
+ * never echoed.
+ */
+export function describeIssues(
+  input: unknown,
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+): string {
+  return flatten(issues, [])
+    .map(
+      ({ issue, path }) =>
+        `  ${formatPath([...prefix, ...path])}: ${valueAt(input, path) === undefined ? 'is required' : describe(issue)}`,
+    )
+    .join('\n')
 }
 
 /**

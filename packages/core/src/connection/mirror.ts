@@ -1,14 +1,14 @@
 import type { ResolvedSync } from '../config/config-schema.js'
+import { formatLsn } from '../consistency/lsn.js'
+import type { ConsistencyToken } from '../consistency/token.js'
 import { MirrorTimeoutError } from '../errors/causeway-error.js'
 import type { EventHub } from '../events/event-hub.js'
 import type { DbNode } from '../topology/db-node.js'
-import { formatLsn } from './lsn.js'
-import type { ReplayWaiter } from './replay-waiter.js'
-import type { ConsistencyToken } from './token.js'
+import type { ReplayWaiter } from '../topology/replay-waiter.js'
 
 /**
  * Client-side synchronous mirroring: after a write commits on the primary, waits
- * until `sync.replicas` replicas have replayed its token, within `sync.timeoutMs`.
+ * until `sync.replicas` replicas have replayed its token, within `sync.timeoutMillis`.
  * Works on any asynchronous cluster. `'all'` means every replica that is routable
  * now: a replica already down or fenced is not waited for (it serves no reads, and
  * tokens protect reads from it when it returns), but a healthy replica that is
@@ -31,10 +31,9 @@ export async function mirror(
       let pending = targets.length
       if (pending < required) resolve()
       for (const node of targets) {
-        const ready =
-          node.timeline === token.timeline && node.lsn !== undefined && node.lsn >= token.lsn
-            ? Promise.resolve(node)
-            : waiter.waitForAny([node], token.lsn, sync.timeoutMs)
+        const ready = node.hasReplayed(token)
+          ? Promise.resolve(node)
+          : waiter.waitForAny([node], token.lsn, sync.timeoutMillis)
         void ready.then((done) => {
           if (done) mirrored.push(node.name)
           pending--
@@ -50,7 +49,7 @@ export async function mirror(
     if (sync.onTimeout === 'error') {
       throw new MirrorTimeoutError(
         `the write committed on the primary (LSN ${lsn}) but is not yet mirrored: ${mirrored.length} of ${required} ` +
-          `replicas applied it within ${sync.timeoutMs} ms${mirrored.length ? ` (${mirrored.join(', ')})` : ''}`,
+          `replicas applied it within ${sync.timeoutMillis} ms${mirrored.length ? ` (${mirrored.join(', ')})` : ''}`,
         mirrored,
         required,
       )

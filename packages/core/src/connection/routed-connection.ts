@@ -1,24 +1,15 @@
 import type pg from 'pg'
+import type { ExecutionContext } from '../consistency/scope-context.js'
 import { CausewayError, WriteOutcomeUnknownError } from '../errors/causeway-error.js'
+import { failureKind } from '../errors/failure-kind.js'
 import { describeStatement } from '../events/event-hub.js'
-import { failureKind } from '../health/failure-kind.js'
-import type { AbandonableRead, DbNode } from '../topology/db-node.js'
+import type { CursorConstructor, CursorLike } from '../model/cursor.js'
+import type { Statement, TransactionOptions } from '../model/statement.js'
+import type { DbNode } from '../topology/db-node.js'
 import { redact } from '../util/redact.js'
-import type { Engine, ExecutionContext } from './engine.js'
-import { readTarget, readTargetNow } from './read-target.js'
-import type { Statement, TransactionOptions } from './statement.js'
-
-/** A cursor class such as `pg-cursor`'s, for streaming. */
-export type CursorConstructor = new (text: string, values: unknown[]) => CursorLike
-
-/** The part of `pg-cursor` streaming uses. */
-export interface CursorLike {
-  read(rowCount: number): Promise<unknown[]>
-  close(): Promise<void>
-}
-
-/** A connection error that happened before anything was sent. */
-class ConnectFailed extends Error {}
+import { BoundClient, ConnectFailed } from './bound-client.js'
+import type { ConnectionParts } from './connection-parts.js'
+import { finishStatement } from './statement-accounting.js'
 
 /**
  * A logical connection that routes each statement, binding to a real `pg`
@@ -31,42 +22,46 @@ class ConnectFailed extends Error {}
  *   reads see what it wrote, and session state (temporary tables, `SET`) lives there;
  * - a transaction runs on one node from `begin` to `commit`, never retried.
  */
-export class RoutedConnection implements AbandonableRead {
-  readonly #engine: Engine
-  #node: DbNode | undefined
-  #client: pg.PoolClient | undefined
+export class RoutedConnection {
+  readonly #parts: ConnectionParts
+  readonly #bound: BoundClient
   #onPrimary = false
   #inTransaction = false
   #transactionWrote = false
   #released = false
   /** The app ended this connection's session (`killSession`): nothing on it is retried. */
   #terminated = false
-  /** Cancels a pool checkout that is waiting, when its node is abandoned. */
-  #cancelCheckout: ((error: Error) => void) | undefined
   /** The server process the last statement on the primary path was sent to. */
   #sentPid: number | undefined
+  /** The statement running now, by its `queryId`, for a guarded cancel; `undefined` when idle. */
+  #running: Statement | undefined
 
-  constructor(engine: Engine) {
-    this.#engine = engine
+  /** Made by `cluster.connect()`. */
+  constructor(parts: ConnectionParts) {
+    this.#parts = parts
+    this.#bound = new BoundClient(parts.checkouts)
   }
 
   /** The node this connection is bound to, if any. */
   get node(): string | undefined {
-    return this.#node?.name
+    return this.#bound.node?.name
+  }
+
+  /** Whether a transaction is open. */
+  get inTransaction(): boolean {
+    return this.#inTransaction
   }
 
   /** Runs one statement where it belongs. */
   execute(statement: Statement): Promise<pg.QueryResult> {
     // Not async: every statement passes here, and each async layer costs a hop.
-    if (this.#released || this.#engine.closed) return Promise.reject(this.#closedError())
+    if (this.#released || this.#parts.checkouts.closed) return Promise.reject(this.#closedError())
     if (this.#inTransaction) {
       if (statement.intent !== 'read') this.#transactionWrote = true
-      return this.#run(this.#node!, statement)
+      return this.#run(this.#bound.node!, statement)
     }
-    const context = this.#engine.context()
-    if (statement.intent !== 'read' || statement.forcePrimary || context.onPrimary || this.#onPrimary) {
-      return this.#executeOnPrimary(statement, context)
-    }
+    const context = this.#parts.scopes.current()
+    if (this.#wantsPrimary(statement, context)) return this.#executeOnPrimary(statement, context)
     return this.#executeRead(statement, context)
   }
 
@@ -80,14 +75,15 @@ export class RoutedConnection implements AbandonableRead {
     Cursor: CursorConstructor,
   ): AsyncIterableIterator<unknown[]> {
     this.#assertOpen()
-    const context = this.#engine.context()
-    let node = this.#node
+    const parts = this.#parts
+    const context = parts.scopes.current()
+    let node = this.#bound.node
     const write = statement.intent !== 'read'
     if (!this.#inTransaction) {
-      const onPrimary = write || statement.forcePrimary || context.onPrimary || this.#onPrimary
+      const onPrimary = this.#wantsPrimary(statement, context)
       node = onPrimary
-        ? await this.#engine.primary()
-        : await readTarget(this.#engine, statement, context, this.#node, undefined)
+        ? await parts.primaries.primary()
+        : await parts.planner.plan(statement, context.scope, this.#bound.node, undefined)
       if (onPrimary) this.#onPrimary = true
     } else if (write) {
       this.#transactionWrote = true
@@ -97,6 +93,7 @@ export class RoutedConnection implements AbandonableRead {
       new Cursor(statement.sql, [...statement.parameters]) as never,
     ) as unknown as CursorLike
     node!.inFlight++
+    this.#running = statement
     try {
       for (;;) {
         const rows = await cursor.read(chunkSize)
@@ -106,11 +103,13 @@ export class RoutedConnection implements AbandonableRead {
       node!.served++
     } finally {
       node!.inFlight--
+      this.#running = undefined
       await cursor.close()
       // Also when the consumer stops early: closing the cursor completes the statement.
       if (write && !this.#inTransaction) {
-        if (!this.#engine.topology.mayAcknowledge(node!)) await this.#confirmAcknowledged(node!, context)
-        await this.#afterWrite(node!, context)
+        if (!parts.topology.mayAcknowledge(node!))
+          await parts.writes.confirmAcknowledged(node!, context.scope)
+        await parts.writes.afterWrite(node!, context.scope)
       }
     }
   }
@@ -120,27 +119,25 @@ export class RoutedConnection implements AbandonableRead {
     this.#assertOpen()
     if (this.#inTransaction)
       throw new CausewayError('TRANSACTION_STATE', 'a transaction is already open on this connection')
-    const context = this.#engine.context()
+    const parts = this.#parts
+    const context = parts.scopes.current()
+    const sql = options.sql ?? 'begin'
     const onReplica =
       options.accessMode === 'read only' &&
       options.isolationLevel !== 'serializable' &&
       !context.onPrimary &&
       !this.#onPrimary
     const node = onReplica
-      ? await readTarget(
-          this.#engine,
-          { sql: options.sql ?? 'begin', parameters: [], intent: 'read' },
-          context,
-          this.#node,
+      ? await parts.planner.plan(
+          { sql, parameters: [], intent: 'read' },
+          context.scope,
+          this.#bound.node,
           undefined,
         )
-      : await this.#engine.primary()
+      : await parts.primaries.primary()
     if (!onReplica) this.#onPrimary = true
     await this.#bind(node)
-    // Tagged for the `statement` event by where it runs: transaction control is a
-    // write on the primary, a read on a replica.
-    const intent = node.role === 'replica' ? 'read' : 'write'
-    await this.#run(node, { sql: options.sql ?? 'begin', parameters: [], intent })
+    await this.#run(node, control(node, sql))
     this.#inTransaction = true
     this.#transactionWrote = false
   }
@@ -151,31 +148,27 @@ export class RoutedConnection implements AbandonableRead {
    */
   async commit(): Promise<string> {
     const node = this.#requireTransaction('commit')
-    const topology = this.#engine.topology
+    const { topology, writes, scopes } = this.#parts
+    const wrotePrimary = this.#transactionWrote && node.role !== 'replica'
     // A failover is deciding whether to replace this node: a COMMIT now could be
     // lost with the old timeline, so learn the decision first.
-    if (this.#transactionWrote && node.role !== 'replica' && !topology.mayAcknowledge(node)) {
-      await topology.demotionSettled()
-    }
-    if (this.#transactionWrote && node.role !== 'replica' && !topology.mayAcknowledge(node)) {
+    if (wrotePrimary && !topology.mayAcknowledge(node)) await topology.demotionSettled()
+    if (wrotePrimary && !topology.mayAcknowledge(node)) {
       // Fenced, or replaced as the primary, since the transaction began (an old
       // primary after a failover): its writes must not commit there.
       await this.rollback().catch(() => {})
       throw new CausewayError(
         'NODE_FENCED',
         `the transaction was rolled back: ${node.name} ${node.fencedBecause ? `is fenced (${node.fencedBecause})` : 'is no longer the primary'}`,
-        {
-          node: node.name,
-        },
+        { node: node.name },
       )
     }
     let command: string
     try {
-      const intent = node.role === 'replica' ? 'read' : 'write'
-      command = (await this.#run(node, { sql: 'commit', parameters: [], intent })).command
+      command = (await this.#run(node, control(node, 'commit'))).command
     } catch (error) {
       if (this.#transactionWrote && failureKind(error) === 'connection') {
-        this.#engine.context().scope?.markUncertain(this.#engine.recovery(node, this.#sentPid))
+        scopes.current().scope?.markUncertain(writes.recovery(node, this.#sentPid))
         throw new WriteOutcomeUnknownError(
           `the connection to ${node.name} failed during COMMIT: the transaction may or may not have committed`,
           { cause: error, node: node.name },
@@ -185,18 +178,19 @@ export class RoutedConnection implements AbandonableRead {
     } finally {
       this.#inTransaction = false
     }
+    const scope = scopes.current().scope
     if (
       command === 'COMMIT' &&
       this.#transactionWrote &&
       node.role !== 'replica' &&
       !topology.mayAcknowledge(node)
     ) {
-      await this.#confirmAcknowledged(node, this.#engine.context())
+      await writes.confirmAcknowledged(node, scope)
     }
     // Every committed transaction on the primary is captured: one whose only writes
     // the classifier cannot see (a function) must still be read back.
     if (command === 'COMMIT' && node.role !== 'replica') {
-      await this.#afterWrite(node, this.#engine.context(), this.#transactionWrote)
+      await writes.afterWrite(node, scope, this.#transactionWrote)
     }
     return command
   }
@@ -209,14 +203,13 @@ export class RoutedConnection implements AbandonableRead {
    */
   async rollback(): Promise<void> {
     if (!this.#inTransaction) return
-    const node = this.#node
-    if (!node || !this.#client) {
+    const node = this.#bound.node
+    if (!node) {
       this.#inTransaction = false
       return
     }
     try {
-      const intent = node.role === 'replica' ? 'read' : 'write'
-      await this.#run(node, { sql: 'rollback', parameters: [], intent })
+      await this.#run(node, control(node, 'rollback'))
     } finally {
       this.#inTransaction = false
     }
@@ -224,35 +217,41 @@ export class RoutedConnection implements AbandonableRead {
 
   /**
    * Cancels the statement running on this connection (`pg_cancel_backend`), sent
-   * to the node the connection is bound to over a side connection: a control
-   * statement through the router could land on another server. No-op when unbound.
+   * to the node the connection is bound to over its side connection: a control
+   * statement through the router could land on another server. With `queryId`,
+   * only that statement is cancelled: once it has finished, a later one is never
+   * hit. No-op when nothing runs.
    */
-  async cancel(): Promise<void> {
-    const node = this.#node
-    const pid = backendPid(this.#client)
-    if (node && pid) await this.#engine.control(node, 'select pg_cancel_backend($1)', [pid])
+  async cancel(queryId?: unknown): Promise<void> {
+    const running = this.#running
+    if (!running || (queryId !== undefined && running.queryId !== queryId)) return
+    const node = this.#bound.node
+    const pid = this.#bound.pid
+    if (node && pid) await node.side.run('select pg_cancel_backend($1)', [pid])
   }
 
   /** Ends this connection's server session (`pg_terminate_backend`). */
   async terminate(): Promise<void> {
-    const node = this.#node
-    const pid = backendPid(this.#client)
+    const node = this.#bound.node
+    const pid = this.#bound.pid
     // The read running here fails with the lost session; it must not be retried
     // elsewhere as if its node had crashed.
     this.#terminated = true
-    if (node && pid) await this.#engine.control(node, 'select pg_terminate_backend($1)', [pid])
-  }
-
-  /** Whether a transaction is open. */
-  get inTransaction(): boolean {
-    return this.#inTransaction
+    if (node && pid) await node.side.run('select pg_terminate_backend($1)', [pid])
   }
 
   /** Returns the underlying connection to its pool. Safe to call twice. */
   release(): void {
     if (this.#released) return
     this.#released = true
-    this.#unbind()
+    this.#bound.unbind()
+  }
+
+  /** The one answer to "primary or replica?" outside a transaction. */
+  #wantsPrimary(statement: Statement, context: ExecutionContext): boolean {
+    return (
+      statement.intent !== 'read' || statement.forcePrimary === true || context.onPrimary || this.#onPrimary
+    )
   }
 
   async #executeOnPrimary(
@@ -260,14 +259,17 @@ export class RoutedConnection implements AbandonableRead {
     context: ExecutionContext,
     retryOn?: DbNode,
   ): Promise<pg.QueryResult> {
-    const token = context.scope?.token
-    if (!retryOn && token && token.timeline > this.#engine.topology.timeline) {
+    const { topology, primaries, monitor, writes } = this.#parts
+    const scope = context.scope
+    const token = scope?.token
+    if (!retryOn && token && token.timeline > topology.timeline) {
       // The scope has seen a newer timeline than this process: a failover it has not
       // noticed yet. Writing to the primary it knows could write to an old one.
-      await this.#engine.refreshForNewerToken()
+      await monitor.recheck()
     }
-    const node = retryOn ?? this.#engine.topology.primary ?? (await this.#engine.primary())
+    const node = retryOn ?? topology.primary ?? (await primaries.primary())
     this.#onPrimary = true
+    const write = statement.intent !== 'read'
     let result: pg.QueryResult
     try {
       result = await this.#run(node, statement)
@@ -276,14 +278,14 @@ export class RoutedConnection implements AbandonableRead {
       if (kind === 'read-only') {
         // 25006 on the node we took for the primary: it is a standby now. Nothing
         // ran, so once the topology shows the real primary, one retry is safe.
-        await this.#engine.refreshTopology()
-        const next = this.#engine.topology.primary
+        await monitor.probeAll()
+        const next = topology.primary
         if (!next || next === node) throw error
-        this.#unbind()
+        this.#bound.unbind()
         result = await this.#run(next, statement)
-        if (statement.intent !== 'read') {
-          if (!this.#engine.topology.mayAcknowledge(next)) await this.#confirmAcknowledged(next, context)
-          await this.#afterWrite(next, context)
+        if (write) {
+          if (!topology.mayAcknowledge(next)) await writes.confirmAcknowledged(next, scope)
+          await writes.afterWrite(next, scope)
         }
         return result
       }
@@ -291,9 +293,9 @@ export class RoutedConnection implements AbandonableRead {
         // Nothing was sent, so trying again is safe: on a new primary after a
         // failover, or this one once it is back, within writeWaitMillis.
         const cause = (error as Error).cause
-        this.#engine.reportFailure(node, cause)
-        if (this.#engine.config.writeWaitMillis > 0 && !retryOn) {
-          const next = await this.#engine.primary(node).catch(() => undefined)
+        monitor.reportFailure(node, cause)
+        if (this.#parts.writeWaitMillis > 0 && !retryOn) {
+          const next = await primaries.primary(node).catch(() => undefined)
           if (next) return this.#executeOnPrimary(statement, context, next)
         }
         throw new CausewayError(
@@ -305,28 +307,28 @@ export class RoutedConnection implements AbandonableRead {
           },
         )
       }
-      if (kind === 'connection' && statement.intent !== 'read') {
-        context.scope?.markUncertain(this.#engine.recovery(node, this.#sentPid))
+      if (kind === 'connection' && write) {
+        scope?.markUncertain(writes.recovery(node, this.#sentPid))
         throw new WriteOutcomeUnknownError(
           `the connection to the primary ${node.name} failed while a write was in flight: it may or may not have ` +
             `committed, and it was not retried (${(error as Error).message})`,
           { cause: error, node: node.name },
         )
       }
-      if (kind === 'statement' && statement.intent !== 'read') {
+      if (kind === 'statement' && write) {
         // The write failed on what the primary has committed (a unique violation
         // shows another writer's row). A read that checks again must see that state,
         // as Kysely's Migrator expects: capture it like a write, then rethrow.
-        await this.#afterWrite(node, context, false).catch(() => {})
+        await writes.afterWrite(node, scope, false).catch(() => {})
       }
       throw error
     }
-    if (statement.intent !== 'read') {
-      if (!this.#engine.topology.mayAcknowledge(node)) await this.#confirmAcknowledged(node, context)
-      await this.#afterWrite(node, context)
+    if (write) {
+      if (!topology.mayAcknowledge(node)) await writes.confirmAcknowledged(node, scope)
+      await writes.afterWrite(node, scope)
     }
     // A forced read may call a function that writes: capture, cheaply, just in case.
-    else if (statement.forcePrimary || context.onPrimary) await this.#afterWrite(node, context, false)
+    else if (statement.forcePrimary || context.onPrimary) await writes.afterWrite(node, scope, false)
     return result
   }
 
@@ -337,15 +339,17 @@ export class RoutedConnection implements AbandonableRead {
    * async layer.
    */
   async #executeRead(statement: Statement, context: ExecutionContext): Promise<pg.QueryResult> {
-    const engine = this.#engine
+    const { planner, topology, events, counters, monitor } = this.#parts
+    const bound = this.#bound
+    const scope = context.scope
     let tried: Set<DbNode> | undefined
     let retrying: { from: DbNode; error: unknown } | undefined
     for (;;) {
       const node =
-        readTargetNow(engine, statement, context, this.#node, tried) ??
-        (await readTarget(engine, statement, context, this.#node, tried))
+        planner.now(statement, scope, bound.node, tried) ??
+        (await planner.plan(statement, scope, bound.node, tried))
       if (retrying) {
-        engine.events.emit('read-retried', {
+        events.emit('read-retried', {
           from: retrying.from.name,
           to: node.name,
           error: redact(String((retrying.error as Error).message)),
@@ -354,25 +358,26 @@ export class RoutedConnection implements AbandonableRead {
         retrying = undefined
       }
       node.inFlight++
+      this.#running = statement
       const started = performance.now()
       let failure: unknown
       try {
         // Only a replica's reads can be cut off and retried: the primary is the last resort.
-        if (node !== engine.topology.primary) node.reads.add(this)
-        const client = this.#node === node && this.#client ? this.#client : await this.#bind(node)
+        if (node !== topology.primary) node.reads.add(bound)
+        const client = bound.on(node) ?? (await this.#bind(node))
         const result = await client.query(statement.sql, statement.parameters as unknown[])
         node.served++
         return result
       } catch (error) {
         failure = error
         const kind = error instanceof ConnectFailed ? 'connection' : failureKind(error)
-        if (kind === 'connection') this.#unbind(error)
-        const primary = engine.topology.primary
+        if (kind === 'connection') bound.unbind(error)
+        const primary = topology.primary
         if (kind === 'read-only' && node !== primary) {
           // A replica refused a "read": it writes after all (a user function, say).
           // Nothing ran there, so run it once on the primary, and say so.
-          engine.stats.misclassifiedWrites++
-          engine.events.emit('misclassified-write', {
+          counters.misclassifiedWrites++
+          events.emit('misclassified-write', {
             node: node.name,
             statement: describeStatement(statement.sql),
             intent: statement.intent,
@@ -392,110 +397,22 @@ export class RoutedConnection implements AbandonableRead {
         }
         tried ??= new Set()
         tried.add(node)
-        engine.reportFailure(node, unwrapCause(error))
-        engine.stats.readRetries++
+        monitor.reportFailure(node, unwrapCause(error))
+        counters.readRetries++
         retrying = { from: node, error: unwrapCause(error) }
       } finally {
-        node.reads.delete(this)
-        this.#finished(node, statement, started, failure)
+        node.reads.delete(bound)
+        this.#running = undefined
+        finishStatement(events, node, statement, started, failure)
       }
-    }
-  }
-
-  /**
-   * Cuts off the read running on this connection: its node stopped answering. The
-   * socket is destroyed with a connection-level error, so the read loop retries the
-   * read on another node (reads are idempotent) and the client is not reused.
-   */
-  abandon(reason: string): void {
-    const error = Object.assign(new Error(reason), { code: 'ETIMEDOUT' })
-    if (this.#cancelCheckout) {
-      // Still waiting for a connection (a new one to a frozen server waits for the
-      // connect timeout): stop waiting.
-      this.#cancelCheckout(error)
-      return
-    }
-    const stream = (
-      this.#client as unknown as { connection?: { stream?: NodeJS.ReadWriteStream } } | undefined
-    )?.connection?.stream as { destroy?: (error: Error) => void } | undefined
-    stream?.destroy?.(error)
-  }
-
-  /**
-   * A pool checkout that has to wait (no idle client): it fails as CLOSED when the
-   * cluster closes, and with a connection error when the node is abandoned. A
-   * client that arrives after either goes straight back to its pool.
-   */
-  #checkout(pool: pg.Pool): Promise<pg.PoolClient> {
-    return new Promise<pg.PoolClient>((resolve, reject) => {
-      let settled = false
-      let unwatch = () => {}
-      const settle = () => {
-        settled = true
-        this.#cancelCheckout = undefined
-        unwatch()
-      }
-      const fail = (error: unknown) => {
-        if (settled) return
-        settle()
-        reject(error)
-      }
-      this.#cancelCheckout = fail
-      pool.connect().then((client) => {
-        if (settled) return client.release()
-        settle()
-        resolve(client)
-      }, fail)
-      unwatch = this.#engine.watchCheckout(fail)
-    })
-  }
-
-  /**
-   * A write `node` acknowledged while a failover was deciding whether to replace
-   * it, or after it was replaced: it counts only if `node` is still the primary
-   * once the failover has decided. Otherwise it committed on a timeline the new
-   * primary does not continue, so the app must not take it as done.
-   */
-  async #confirmAcknowledged(node: DbNode, context: ExecutionContext): Promise<void> {
-    const topology = this.#engine.topology
-    await topology.demotionSettled()
-    if (topology.mayAcknowledge(node)) return
-    context.scope?.markUncertain(this.#engine.recovery(node, undefined))
-    const now = topology.lastPrimary
-    throw new WriteOutcomeUnknownError(
-      `${node.name} acknowledged the write, but it is no longer the primary` +
-        `${now && now !== node ? ` (${now.name} is)` : ''}: the write may be missing from the current primary, ` +
-        'and it was not retried',
-      { node: node.name },
-    )
-  }
-
-  /**
-   * After a statement on the primary: capture its token (in the background) and,
-   * for a write, mirror it when asked. `mirror` is false for forced-primary reads,
-   * captured only because they may call functions that write.
-   */
-  async #afterWrite(
-    node: DbNode,
-    context: ExecutionContext = this.#engine.context(),
-    mirror = true,
-  ): Promise<void> {
-    const engine = this.#engine
-    const scope = context.scope
-    const mirrors = mirror && engine.mirrors(scope)
-    if (mirrors) {
-      // Mirroring needs this write's position now.
-      await engine.mirrorWrite(scope, engine.captureWrite(node, scope))
-    } else if (scope) {
-      if (engine.config.consistency.capture === 'eager') engine.captureWrite(node, scope)
-      else engine.deferCapture(node, scope)
     }
   }
 
   async #run(node: DbNode, statement: Statement): Promise<pg.QueryResult> {
-    const client = this.#node === node && this.#client ? this.#client : await this.#bind(node)
-    this.#sentPid = backendPid(client)
+    const client = this.#bound.on(node) ?? (await this.#bind(node))
+    this.#sentPid = this.#bound.pid
     node.inFlight++
+    this.#running = statement
     const started = performance.now()
     let failure: unknown
     try {
@@ -504,78 +421,38 @@ export class RoutedConnection implements AbandonableRead {
       return result
     } catch (error) {
       failure = error
-      if (failureKind(error) === 'connection') this.#unbind(error)
+      if (failureKind(error) === 'connection') this.#bound.unbind(error)
       throw error
     } finally {
-      this.#finished(node, statement, started, failure)
+      this.#running = undefined
+      finishStatement(this.#parts.events, node, statement, started, failure)
     }
   }
 
-  /** The accounting after a statement: in-flight count, latency EWMA, the `statement` event. */
-  #finished(node: DbNode, statement: Statement, started: number, failure: unknown): void {
-    node.inFlight--
-    const elapsed = performance.now() - started
-    node.recordLatency(elapsed)
-    if (this.#engine.events.has('statement')) this.#report(node, statement, elapsed, failure)
-  }
-
-  #report(node: DbNode, statement: Statement, durationMillis: number, failure: unknown): void {
-    this.#engine.events.emit('statement', {
-      node: node.name,
-      role: node.role,
-      intent: statement.intent,
-      statement: describeStatement(statement.sql),
-      durationMillis,
-      ...(failure === undefined ? {} : { error: redact(String((failure as Error).message ?? failure)) }),
-    })
-  }
-
+  /** A client of `node`, taken from its pool unless the one held is `node`'s. */
   async #bind(node: DbNode): Promise<pg.PoolClient> {
-    if (this.#node === node && this.#client) return this.#client
+    const held = this.#bound.on(node)
+    if (held) return held
     if (this.#inTransaction) {
       throw new CausewayError(
         'TRANSACTION_STATE',
         'the connection of this transaction was lost; roll it back',
       )
     }
-    this.#unbind()
     // A new server session: a killSession() of the previous one no longer applies.
     this.#terminated = false
-    const pool = node.pool
-    // A checkout served by an idle client completes on the next tick; only one that
-    // queues can outlive close(), so only that one is watched (no extra promise per
-    // statement). Idle clients are handed out a tick later, hence the count of
-    // checkouts still waiting for theirs.
-    const idle = pool.idleCount > node.checkouts
-    node.checkouts++
-    try {
-      this.#client = idle ? await pool.connect() : await this.#checkout(pool)
-    } catch (cause) {
-      if (cause instanceof CausewayError) throw cause
-      throw new ConnectFailed(`cannot connect to ${node.name}`, { cause })
-    } finally {
-      node.checkouts--
-    }
-    this.#node = node
-    return this.#client
-  }
-
-  #unbind(error?: unknown): void {
-    const client = this.#client
-    this.#client = undefined
-    this.#node = undefined
-    // A client that failed at the connection level is destroyed, not reused.
-    client?.release(error instanceof Error ? error : undefined)
+    return this.#bound.bind(node)
   }
 
   #requireTransaction(what: string): DbNode {
-    if (!this.#inTransaction || !this.#node) {
+    const node = this.#bound.node
+    if (!this.#inTransaction || !node) {
       throw new CausewayError(
         'TRANSACTION_STATE',
         `cannot ${what}: no transaction is open on this connection`,
       )
     }
-    return this.#node
+    return node
   }
 
   #closedError(): CausewayError {
@@ -587,15 +464,18 @@ export class RoutedConnection implements AbandonableRead {
 
   #assertOpen(): void {
     if (this.#released) throw new CausewayError('CLOSED', 'this connection was released')
-    if (this.#engine.closed) throw new CausewayError('CLOSED', 'the cluster is closed')
+    if (this.#parts.checkouts.closed) throw new CausewayError('CLOSED', 'the cluster is closed')
   }
+}
+
+/**
+ * A transaction control statement, tagged for the `statement` event by where it
+ * runs: a write on the primary, a read on a replica.
+ */
+function control(node: DbNode, sql: string): Statement {
+  return { sql, parameters: [], intent: node.role === 'replica' ? 'read' : 'write' }
 }
 
 function unwrapCause(error: unknown): unknown {
   return error instanceof ConnectFailed ? error.cause : error
-}
-
-/** The server process of a pg client, from its BackendKeyData (not in pg's types). */
-function backendPid(client: pg.PoolClient | undefined): number | undefined {
-  return (client as unknown as { processID?: number } | undefined)?.processID
 }

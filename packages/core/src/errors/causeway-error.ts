@@ -71,3 +71,8 @@ export class MirrorTimeoutError extends CausewayError {
     this.required = required
   }
 }
+
+/** The error of a statement not sent because the cluster is closed. */
+export function closedError(): CausewayError {
+  return new CausewayError('CLOSED', 'the cluster is closed; the statement was not sent')
+}

@@ -1,5 +1,5 @@
-import type { Intent } from '../routing/intent.js'
-import type { NodeRole, NodeState } from '../topology/node-state.js'
+import type { Intent } from '../model/intent.js'
+import type { NodeRole, NodeState } from '../model/node-state.js'
 
 /**
  * Every event a cluster emits, with its payload. Payloads name nodes and statements,

@@ -1,11 +1,11 @@
 import type { ResolvedConfig } from '../config/config-schema.js'
 import { parseLsn } from '../consistency/lsn.js'
 import type { EventHub } from '../events/event-hub.js'
-import type { NodeMember } from '../topology/create-node.js'
+import type { FailoverLock } from '../model/failover-lock.js'
 import type { DbNode } from '../topology/db-node.js'
 import type { Topology } from '../topology/topology.js'
 import { redact } from '../util/redact.js'
-import { type FailoverLock, InProcessFailoverLock } from './failover-lock.js'
+import { InProcessFailoverLock } from './in-process-failover-lock.js'
 import { promoteNode } from './promote-node.js'
 
 /**
@@ -27,7 +27,7 @@ export class AutoFailover {
   readonly #config: ResolvedConfig
   readonly #topology: Topology
   readonly #events: EventHub
-  readonly #members: () => readonly NodeMember[]
+  readonly #nodes: () => readonly DbNode[]
   readonly #lock: FailoverLock
   #running: Promise<void> | undefined
   #stopped = false
@@ -41,13 +41,13 @@ export class AutoFailover {
     config: ResolvedConfig,
     topology: Topology,
     events: EventHub,
-    members: () => readonly NodeMember[],
+    nodes: () => readonly DbNode[],
     refresh: () => Promise<void>,
   ) {
     this.#config = config
     this.#topology = topology
     this.#events = events
-    this.#members = members
+    this.#nodes = nodes
     this.#refresh = refresh
     this.#lock = config.autoFailover.lock ?? new InProcessFailoverLock()
   }
@@ -98,8 +98,8 @@ export class AutoFailover {
         return
       }
       const timeline = this.#topology.timeline
-      const writable = this.#members().some(
-        ({ node }) =>
+      const writable = this.#nodes().some(
+        (node) =>
           node !== from &&
           node.role === 'primary' &&
           node.verified &&
@@ -124,17 +124,17 @@ export class AutoFailover {
         })
         return
       }
-      const { failed } = await promoteNode(target, this.#members(), this.#topology)
+      const { failed } = await promoteNode(target, this.#nodes(), this.#topology)
       this.#events.emit('failover-completed', {
         from: from.name,
-        to: target.node.name,
-        timeline: target.node.timeline ?? timeline + 1,
+        to: target.name,
+        timeline: target.timeline ?? timeline + 1,
         durationMillis: Date.now() - started,
       })
       if (failed.length > 0) {
         this.#events.emit('failover-failed', {
           from: from.name,
-          error: redact(`promoted ${target.node.name}, but could not re-point: ${failed.join('; ')}`),
+          error: redact(`promoted ${target.name}, but could not re-point: ${failed.join('; ')}`),
         })
       }
     } catch (error) {
@@ -154,14 +154,14 @@ export class AutoFailover {
    * read now (`pg_last_wal_receive_lsn()`, else the replay position): promoting it
    * loses the least.
    */
-  async #mostAdvanced(from: DbNode, timeline: number): Promise<NodeMember | undefined> {
-    const candidates = this.#members().filter(
-      ({ node }) => node !== from && node.role === 'replica' && node.routable && node.timeline === timeline,
+  async #mostAdvanced(from: DbNode, timeline: number): Promise<DbNode | undefined> {
+    const candidates = this.#nodes().filter(
+      (node) => node !== from && node.role === 'replica' && node.routable && node.timeline === timeline,
     )
     const positions = await Promise.all(
-      candidates.map(async (member) => {
+      candidates.map(async (node) => {
         try {
-          const [row] = await member.prober.run<{ lsn: string | null }>(
+          const [row] = await node.side.run<{ lsn: string | null }>(
             'select coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::text as lsn',
           )
           return row?.lsn ? parseLsn(row.lsn) : undefined
@@ -170,12 +170,12 @@ export class AutoFailover {
         }
       }),
     )
-    let best: NodeMember | undefined
+    let best: DbNode | undefined
     let bestLsn = -1n
-    candidates.forEach((member, i) => {
+    candidates.forEach((node, i) => {
       const lsn = positions[i]
       if (lsn !== undefined && lsn > bestLsn) {
-        best = member
+        best = node
         bestLsn = lsn
       }
     })

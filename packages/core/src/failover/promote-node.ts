@@ -1,5 +1,6 @@
 import { CausewayError } from '../errors/causeway-error.js'
-import type { NodeMember } from '../topology/create-node.js'
+import { probeNode } from '../health/node-probe.js'
+import type { DbNode } from '../topology/db-node.js'
 import type { Topology } from '../topology/topology.js'
 import { withHostPort } from './conninfo.js'
 
@@ -15,66 +16,59 @@ import { withHostPort } from './conninfo.js'
  * must be able to reach the new primary at the address Causeway uses for it.
  */
 export async function promoteNode(
-  target: NodeMember,
-  members: readonly NodeMember[],
+  target: DbNode,
+  nodes: readonly DbNode[],
   topology: Topology,
 ): Promise<{ repointed: string[]; failed: string[] }> {
   // pg_promote waits up to 30 s; so does the client, beyond the probe timeout.
-  const [row] = await target.prober.run<{ promoted: boolean }>(
+  const [row] = await target.side.run<{ promoted: boolean }>(
     'select pg_promote(true, 30) as promoted',
     [],
     35_000,
   )
   if (!row?.promoted) {
-    throw new CausewayError(
-      'FAILOVER_FAILED',
-      `pg_promote() on ${target.node.name} did not finish within 30 s`,
-      {
-        node: target.node.name,
-      },
-    )
+    throw new CausewayError('FAILOVER_FAILED', `pg_promote() on ${target.name} did not finish within 30 s`, {
+      node: target.name,
+    })
   }
-  const probe = await target.prober.probe()
-  target.node.observe(probe)
+  // Seen at once (not at the next scheduled probe): routing follows before this returns.
+  target.observe(await probeNode(target))
   topology.evaluate()
-  topology.setPrimary(target.node)
-  const host = String(target.connection.host ?? new URL(String(target.connection.connectionString)).hostname)
-  const port = Number(
-    target.connection.port ?? (new URL(String(target.connection.connectionString)).port || 5432),
-  )
+  topology.setPrimary(target)
+  const { host, port } = target.endpoint
   const repointed: string[] = []
   const failed: string[] = []
   await Promise.all(
-    members
+    nodes
       .filter(
-        (m) =>
-          m !== target && m.node.role === 'replica' && m.node.verified && m.node.breaker.state !== 'down',
+        (node) =>
+          node !== target && node.role === 'replica' && node.verified && node.breaker.state !== 'down',
       )
-      .map(async (member) => {
+      .map(async (node) => {
         try {
-          await repoint(member, target, host, port)
-          repointed.push(member.node.name)
+          await repoint(node, target, host, port)
+          repointed.push(node.name)
         } catch (error) {
-          failed.push(`${member.node.name}: ${(error as Error).message}`)
+          failed.push(`${node.name}: ${(error as Error).message}`)
         }
       }),
   )
   return { repointed, failed }
 }
 
-async function repoint(member: NodeMember, target: NodeMember, host: string, port: number): Promise<void> {
-  const [settings] = await member.prober.run<{ conninfo: string; slot: string }>(
+async function repoint(node: DbNode, target: DbNode, host: string, port: number): Promise<void> {
+  const [settings] = await node.side.run<{ conninfo: string; slot: string }>(
     `select current_setting('primary_conninfo') as conninfo, current_setting('primary_slot_name') as slot`,
   )
   if (!settings?.conninfo) throw new Error('it has no primary_conninfo to re-point')
   if (settings.slot) {
-    await target.prober.run(
+    await target.side.run(
       `select pg_create_physical_replication_slot($1, true)
        where not exists (select 1 from pg_replication_slots where slot_name = $1)`,
       [settings.slot],
     )
   }
   const conninfo = withHostPort(settings.conninfo, host, port)
-  await member.prober.run(`alter system set primary_conninfo = '${conninfo.replaceAll("'", "''")}'`)
-  await member.prober.run('select pg_reload_conf()')
+  await node.side.run(`alter system set primary_conninfo = '${conninfo.replaceAll("'", "''")}'`)
+  await node.side.run('select pg_reload_conf()')
 }

@@ -1,10 +1,10 @@
 import type { ResolvedConfig } from '../config/config-schema.js'
 import type { EventHub } from '../events/event-hub.js'
-import type { DbNode } from '../topology/db-node.js'
+import type { DbNode, ProbeResult } from '../topology/db-node.js'
 import type { LagTracker } from '../topology/lag-tracker.js'
 import type { Topology } from '../topology/topology.js'
 import { redact } from '../util/redact.js'
-import type { NodeProber } from './node-prober.js'
+import { probeNode } from './node-probe.js'
 
 /**
  * The shortest gap between two probes of one node that traffic asks for (a write
@@ -14,12 +14,6 @@ import type { NodeProber } from './node-prober.js'
  */
 const WANTED_GAP_MILLIS = 20
 
-/** What the monitor needs of each node. */
-export interface MonitoredNode {
-  readonly node: DbNode
-  readonly prober: NodeProber
-}
-
 /**
  * Probes every node on its own timer (unref'd, stopped by `close()`), feeds each
  * node's circuit breaker, and passes what it saw to the topology. A probe also
@@ -27,7 +21,7 @@ export interface MonitoredNode {
  * interval old; a read that needs fresher ones checks the replica itself.
  */
 export class HealthMonitor {
-  readonly #members: () => readonly MonitoredNode[]
+  readonly #nodes: () => readonly DbNode[]
   readonly #topology: Topology
   readonly #lag: LagTracker
   readonly #events: EventHub
@@ -37,16 +31,20 @@ export class HealthMonitor {
   readonly #lastProbe = new Map<DbNode, number>()
   readonly #afterProbe: (node: DbNode) => void
   #stopped = false
+  /** When a {@link recheck} last probed every node, and that probe round. */
+  #recheckedAt = 0
+  #recheck: Promise<void> | undefined
 
+  /** `afterProbe` runs after every probe, passed or failed (the auto failover decides there). */
   constructor(
-    members: () => readonly MonitoredNode[],
+    nodes: () => readonly DbNode[],
     topology: Topology,
     lag: LagTracker,
     events: EventHub,
     config: ResolvedConfig,
     afterProbe: (node: DbNode) => void,
   ) {
-    this.#members = members
+    this.#nodes = nodes
     this.#topology = topology
     this.#lag = lag
     this.#events = events
@@ -54,15 +52,14 @@ export class HealthMonitor {
     this.#afterProbe = afterProbe
   }
 
-  /** Starts probing every node now. */
-  start(): void {
-    for (const member of this.#members()) this.watch(member)
+  /** Whether {@link stop} was called: the cluster is closing. */
+  get stopped(): boolean {
+    return this.#stopped
   }
 
-  /** Starts probing one node (a replica added at runtime). */
-  watch(member: MonitoredNode): void {
-    if (this.#stopped) return
-    void this.probe(member)
+  /** Starts probing every node now. */
+  start(): void {
+    for (const node of this.#nodes()) if (!this.#stopped) void this.probe(node)
   }
 
   /** Stops probing one node (a removed replica). */
@@ -74,20 +71,34 @@ export class HealthMonitor {
 
   /** Probes every node now, and resolves when all have answered or failed. */
   async probeAll(): Promise<void> {
-    await Promise.all(this.#members().map((member) => this.probe(member)))
+    await Promise.all(this.#nodes().map((node) => this.probe(node)))
+  }
+
+  /**
+   * Probes every node now, unless a recheck did so within one probe interval: then
+   * callers share that round (and wait for it if it runs). For what untrusted
+   * input asks for, such as a token of a timeline this process has not seen
+   * (another process may have seen a failover first): it must not make a probe storm.
+   */
+  recheck(): Promise<void> {
+    const now = Date.now()
+    if (this.#recheck && now - this.#recheckedAt < this.#config.health.intervalMillis) return this.#recheck
+    this.#recheckedAt = now
+    this.#recheck = this.probeAll()
+    return this.#recheck
   }
 
   /** Probes one node now (coalesced with a probe in flight), then re-arms its timer. */
-  probe(member: MonitoredNode): Promise<void> {
-    const running = this.#running.get(member.node)
+  probe(node: DbNode): Promise<void> {
+    const running = this.#running.get(node)
     if (running) return running
-    clearTimeout(this.#timers.get(member.node))
-    this.#lastProbe.set(member.node, Date.now())
-    const promise = this.#probe(member).finally(() => {
-      this.#running.delete(member.node)
-      this.#schedule(member)
+    clearTimeout(this.#timers.get(node))
+    this.#lastProbe.set(node, Date.now())
+    const promise = this.#probe(node).finally(() => {
+      this.#running.delete(node)
+      this.#schedule(node)
     })
-    this.#running.set(member.node, promise)
+    this.#running.set(node, promise)
     return promise
   }
 
@@ -101,7 +112,7 @@ export class HealthMonitor {
    */
   seekPrimary(): void {
     if (this.#stopped) return
-    for (const { node } of this.#members()) this.#probeSoon(node)
+    for (const node of this.#nodes()) this.#probeSoon(node)
   }
 
   /**
@@ -128,22 +139,22 @@ export class HealthMonitor {
   /** Probes `node` now, unless it was probed less than {@link WANTED_GAP_MILLIS} ago. */
   #probeSoon(node: DbNode): void {
     if (Date.now() - (this.#lastProbe.get(node) ?? 0) < WANTED_GAP_MILLIS) return
-    const member = this.#members().find((m) => m.node === node)
-    if (member) void this.probe(member)
+    if (this.#nodes().includes(node)) void this.probe(node)
   }
 
+  /** Stops every probe timer (the cluster is closing). */
   stop(): void {
     this.#stopped = true
     for (const timer of this.#timers.values()) clearTimeout(timer)
     this.#timers.clear()
   }
 
-  async #probe({ node, prober }: MonitoredNode): Promise<void> {
+  async #probe(node: DbNode): Promise<void> {
     if (this.#stopped) return
-    let result: Awaited<ReturnType<NodeProber['probe']>>
+    let result: ProbeResult
     node.probes++
     try {
-      result = await prober.probe()
+      result = await probeNode(node)
     } catch (error) {
       if (this.#stopped) return
       if (unresponsive(error)) {
@@ -201,18 +212,18 @@ export class HealthMonitor {
     if (!bound) return
     const over =
       (bound.bytes !== undefined && node.lagBytes > bound.bytes) ||
-      (bound.ms !== undefined && node.lagMillis > bound.ms)
+      (bound.millis !== undefined && node.lagMillis > bound.millis)
     if (over === node.lagging) return
     node.lagging = over
     const payload = { node: node.name, lagBytes: node.lagBytes, lagMillis: node.lagMillis }
     this.#events.emit(over ? 'node-lagging' : 'node-caught-up', payload)
   }
 
-  #schedule(member: MonitoredNode): void {
-    if (this.#stopped || !this.#members().includes(member)) return
-    const timer = setTimeout(() => void this.probe(member), member.node.breaker.nextProbeDelayMillis())
+  #schedule(node: DbNode): void {
+    if (this.#stopped || !this.#nodes().includes(node)) return
+    const timer = setTimeout(() => void this.probe(node), node.breaker.nextProbeDelayMillis())
     timer.unref()
-    this.#timers.set(member.node, timer)
+    this.#timers.set(node, timer)
   }
 }
 

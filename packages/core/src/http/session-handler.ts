@@ -1,4 +1,11 @@
-import type { Cluster } from '../cluster.js'
+import type { SessionOptions } from '../consistency/scope-context.js'
+
+/** What the handler needs of a cluster: a `Cluster` fits. */
+export interface SessionCluster {
+  session<T>(fn: () => T | Promise<T>, options?: SessionOptions): Promise<T>
+  token(): Promise<string | undefined>
+  isValidToken(text: string): boolean
+}
 
 /** The parts of Node's `IncomingMessage` the handler reads. */
 export interface TokenRequest {
@@ -47,7 +54,7 @@ export interface SessionHandlerOptions {
  * })).listen(3000)
  */
 export function sessionHandler<Req extends TokenRequest, Res extends TokenResponse>(
-  cluster: Cluster,
+  cluster: SessionCluster,
   handler: (req: Req, res: Res) => unknown,
   options: SessionHandlerOptions = {},
 ): (req: Req, res: Res) => Promise<void> {
@@ -99,7 +106,7 @@ function cookieToken(req: TokenRequest, cookie: string): string | undefined {
 }
 
 function attachToken(
-  cluster: Cluster,
+  cluster: SessionCluster,
   res: TokenResponse,
   header: string,
   cookie: string | false,

@@ -8,19 +8,3 @@ export interface FailoverLock {
   /** Tries to take the lock; resolves with a release function, or undefined when another holder has it. */
   acquire(): Promise<(() => Promise<void>) | undefined>
 }
-
-/**
- * The default lock: exclusive within this process only. Safe when one process runs
- * `auto` failover (a single app instance, or a dedicated sidecar); not across processes.
- */
-export class InProcessFailoverLock implements FailoverLock {
-  #held = false
-
-  async acquire(): Promise<(() => Promise<void>) | undefined> {
-    if (this.#held) return undefined
-    this.#held = true
-    return async () => {
-      this.#held = false
-    }
-  }
-}

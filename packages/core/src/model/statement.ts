@@ -1,4 +1,4 @@
-import type { Intent } from '../routing/intent.js'
+import type { Intent } from './intent.js'
 
 /** A statement for the router: its text, parameters, and what it may do. */
 export interface Statement {
@@ -7,6 +7,11 @@ export interface Statement {
   readonly intent: Intent
   /** Set by a per-query hint (the Kysely `onPrimary` plugin): run it on the primary. */
   readonly forcePrimary?: boolean
+  /**
+   * Identifies the statement (Kysely's `QueryId`), so that a cancel meant for it
+   * cannot hit a later statement on the same connection.
+   */
+  readonly queryId?: unknown
 }
 
 /** How a transaction starts, as far as routing is concerned. */

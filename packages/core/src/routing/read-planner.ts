@@ -1,144 +1,175 @@
+import type { ConsistencyScope, Recovery } from '../consistency/consistency-scope.js'
 import type { ConsistencyToken } from '../consistency/token.js'
 import type { FallbackReason } from '../events/cluster-events.js'
-import { describeStatement } from '../events/event-hub.js'
-import { hasReplayed } from '../routing/router.js'
+import type { Counters } from '../events/counters.js'
+import { describeStatement, type EventHub } from '../events/event-hub.js'
+import type { HealthMonitor } from '../health/health-monitor.js'
+import type { PrimaryFinder } from '../health/primary-finder.js'
+import type { Statement } from '../model/statement.js'
 import type { DbNode } from '../topology/db-node.js'
-import type { Engine, ExecutionContext } from './engine.js'
-import type { Statement } from './statement.js'
+import type { ReplayWaiter } from '../topology/replay-waiter.js'
+import type { Topology } from '../topology/topology.js'
+import { eligible, type Router } from './router.js'
 
 /** How often a scope that reads from the primary after an uncertain write tries to leave that state. */
 const RECOVER_EVERY_MILLIS = 100
 
+/** What a {@link ReadPlanner} works with. */
+export interface ReadPlannerParts {
+  readonly router: Router
+  readonly topology: Topology
+  readonly waiter: ReplayWaiter
+  readonly primaries: PrimaryFinder
+  readonly monitor: HealthMonitor
+  readonly counters: Counters
+  readonly events: EventHub
+  /** `consistency.maxWaitMillis`: how long a read may wait for a replica to replay its token. */
+  readonly maxWaitMillis: number
+}
+
 /**
- * The node a read runs on, decided without waiting when that is possible: no token
- * capture in flight, and a replica already known to be fresh enough (or a primary
- * to fall back to). Returns undefined when the answer needs waiting; then
- * {@link readTarget} decides. Every read passes here, so it allocates nothing.
+ * Decides the node a read runs on, given its scope: a replica known to have the
+ * scope's token, one that replays it within `consistency.maxWaitMillis`, or the
+ * primary (counted, and reported by a `fallback` event) rather than stale data.
+ * A token of another timeline or system goes to the primary.
  *
  * `bound` is the replica the connection already holds: kept while it is still
  * eligible, so that a `db.connection()` reads from one node. `tried` are nodes
  * this read already failed on.
  */
-export function readTargetNow(
-  engine: Engine,
-  statement: Statement,
-  context: ExecutionContext,
-  bound: DbNode | undefined,
-  tried: ReadonlySet<DbNode> | undefined,
-): DbNode | undefined {
-  const scope = context.scope
-  if (scope?.pending || scope?.deferred) return undefined
-  if (scope?.primaryOnly) {
-    scope.recover(RECOVER_EVERY_MILLIS, engine.recovery(undefined, undefined))
-    return fallbackNow(engine, 'not-caught-up', statement)
-  }
-  const token = scope?.token
-  if (token && engine.router.tokenProblem(token)) return undefined
-  if (bound && eligible(bound, token, tried)) return bound
-  const route = engine.router.routeRead(token, tried)
-  if (route.node) return route.node
-  if (route.waitFor && token && engine.config.consistency.maxWaitMillis > 0) return undefined
-  return fallbackNow(engine, route.fallback, statement)
-}
+export class ReadPlanner {
+  readonly #router: Router
+  readonly #topology: Topology
+  readonly #waiter: ReplayWaiter
+  readonly #primaries: PrimaryFinder
+  readonly #monitor: HealthMonitor
+  readonly #counters: Counters
+  readonly #events: EventHub
+  readonly #maxWaitMillis: number
+  /** A token from the primary of the moment: covers any write acknowledged before it was taken. */
+  readonly #sampleCurrentPrimary: Recovery
 
-/**
- * The node a read runs on, waiting when needed: for the scope's token capture in
- * flight, and up to `consistency.maxWaitMillis` for a replica to replay the token.
- * Falls back to the primary (counted, and reported by a `fallback` event) rather
- * than read stale data. A token of another timeline or system goes to the primary.
- */
-export async function readTarget(
-  engine: Engine,
-  statement: Statement,
-  context: ExecutionContext,
-  bound: DbNode | undefined,
-  tried: ReadonlySet<DbNode> | undefined,
-): Promise<DbNode> {
-  const scope = context.scope
-  const capture = scope?.settle()
-  if (capture) await capture
-  if (scope?.primaryOnly) {
-    scope.recover(RECOVER_EVERY_MILLIS, engine.recovery(undefined, undefined))
-    return fallback(engine, 'not-caught-up', statement)
+  constructor(parts: ReadPlannerParts) {
+    this.#router = parts.router
+    this.#topology = parts.topology
+    this.#waiter = parts.waiter
+    this.#primaries = parts.primaries
+    this.#monitor = parts.monitor
+    this.#counters = parts.counters
+    this.#events = parts.events
+    this.#maxWaitMillis = parts.maxWaitMillis
+    this.#sampleCurrentPrimary = async () => this.#topology.primary?.sampler.sample()
   }
-  const token = scope?.token
-  if (token) {
-    let problem = engine.router.tokenProblem(token)
-    if (problem === 'newer') {
-      // Another process may have seen a failover first: look again before trusting
-      // any node (rate-limited: the token may be a client's invention).
-      await engine.refreshForNewerToken()
-      problem = engine.router.tokenProblem(token)
+
+  /**
+   * The node, decided without waiting when that is possible: no token capture in
+   * flight, and a replica already known to be fresh enough (or a primary to fall
+   * back to). Undefined when the answer needs waiting; then {@link plan} decides.
+   * Every read passes here, so it allocates nothing.
+   */
+  now(
+    statement: Statement,
+    scope: ConsistencyScope | undefined,
+    bound: DbNode | undefined,
+    tried: ReadonlySet<DbNode> | undefined,
+  ): DbNode | undefined {
+    if (scope?.pending || scope?.deferred) return undefined
+    if (scope?.primaryOnly) {
+      scope.recover(RECOVER_EVERY_MILLIS, this.#sampleCurrentPrimary)
+      return this.#fallbackNow('not-caught-up', statement)
     }
-    if (problem) return staleToken(engine, problem, token, statement)
+    const token = scope?.token
+    if (token && this.#router.tokenProblem(token)) return undefined
+    if (bound && eligible(bound, token, tried)) return bound
+    const route = this.#router.routeRead(token, tried)
+    if (route.node) return route.node
+    if (route.waitFor && token && this.#maxWaitMillis > 0) return undefined
+    return this.#fallbackNow(route.fallback, statement)
   }
-  if (bound && eligible(bound, token, tried)) return bound
-  const route = engine.router.routeRead(token, tried)
-  if (route.node) return route.node
-  const maxWait = engine.config.consistency.maxWaitMillis
-  if (route.waitFor && token && maxWait > 0) {
-    // A position beyond the primary's cannot be replayed anywhere: a token from a
-    // client, not from a write. Checked only when no replica has it, against the
-    // primary's cached position and then a fresh (amortised) sample.
-    const primary = engine.topology.primary
-    if (primary?.lsn !== undefined && token.lsn > primary.lsn) {
-      const now = await engine.samplePrimary().catch(() => undefined)
-      if (now && now.timeline === token.timeline && token.lsn > now.lsn)
-        return staleToken(engine, 'unreachable', token, statement)
+
+  /**
+   * The node, waiting when needed: for the scope's token capture in flight, and up
+   * to `consistency.maxWaitMillis` for a replica to replay the token.
+   */
+  async plan(
+    statement: Statement,
+    scope: ConsistencyScope | undefined,
+    bound: DbNode | undefined,
+    tried: ReadonlySet<DbNode> | undefined,
+  ): Promise<DbNode> {
+    const capture = scope?.settle()
+    if (capture) await capture
+    if (scope?.primaryOnly) {
+      scope.recover(RECOVER_EVERY_MILLIS, this.#sampleCurrentPrimary)
+      return this.#fallback('not-caught-up', statement)
     }
-    engine.stats.replayWaits++
-    const caughtUp = await engine.waiter.waitForAny(route.waitFor, token.lsn, maxWait)
-    if (caughtUp) {
-      engine.stats.replayWaitsSatisfied++
-      return caughtUp
+    const token = scope?.token
+    if (token) {
+      let problem = this.#router.tokenProblem(token)
+      if (problem === 'newer') {
+        // Another process may have seen a failover first: look again before trusting
+        // any node (rate-limited: the token may be a client's invention).
+        await this.#monitor.recheck()
+        problem = this.#router.tokenProblem(token)
+      }
+      if (problem) return this.#staleToken(problem, token, statement)
     }
+    if (bound && eligible(bound, token, tried)) return bound
+    const route = this.#router.routeRead(token, tried)
+    if (route.node) return route.node
+    if (route.waitFor && token && this.#maxWaitMillis > 0) {
+      // A position beyond the primary's cannot be replayed anywhere: a token from a
+      // client, not from a write. Checked only when no replica has it, against the
+      // primary's cached position and then a fresh (amortised) sample.
+      const primary = this.#topology.primary
+      if (primary?.lsn !== undefined && token.lsn > primary.lsn) {
+        const now = await primary.sampler.sample().catch(() => undefined)
+        if (now && now.timeline === token.timeline && token.lsn > now.lsn)
+          return this.#staleToken('unreachable', token, statement)
+      }
+      this.#counters.replayWaits++
+      const caughtUp = await this.#waiter.waitForAny(route.waitFor, token.lsn, this.#maxWaitMillis)
+      if (caughtUp) {
+        this.#counters.replayWaitsSatisfied++
+        return caughtUp
+      }
+    }
+    return this.#fallback(route.fallback, statement)
   }
-  return fallback(engine, route.fallback, statement)
-}
 
-/**
- * A token replicas cannot serve: counted, reported, and read on the primary. Never
- * an error: tokens come back from clients, and a bad one must cost at most this.
- */
-function staleToken(
-  engine: Engine,
-  reason: 'system' | 'timeline' | 'newer' | 'unreachable',
-  token: ConsistencyToken,
-  statement: Statement,
-): Promise<DbNode> {
-  engine.stats.staleTokens++
-  engine.events.emit('stale-token', {
-    reason,
-    token: `${token.systemId}/${token.timeline}`,
-    statement: describeStatement(statement.sql),
-  })
-  return engine.primary()
-}
+  /**
+   * A token replicas cannot serve: counted, reported, and read on the primary. Never
+   * an error: tokens come back from clients, and a bad one must cost at most this.
+   */
+  #staleToken(
+    reason: 'system' | 'timeline' | 'newer' | 'unreachable',
+    token: ConsistencyToken,
+    statement: Statement,
+  ): Promise<DbNode> {
+    this.#counters.staleTokens++
+    this.#events.emit('stale-token', {
+      reason,
+      token: `${token.systemId}/${token.timeline}`,
+      statement: describeStatement(statement.sql),
+    })
+    return this.#primaries.primary()
+  }
 
-function eligible(node: DbNode, token: ConsistencyToken | undefined, tried: ReadonlySet<DbNode> | undefined) {
-  return (
-    node.role === 'replica' &&
-    node.routable &&
-    !node.lagging &&
-    !tried?.has(node) &&
-    (!token || hasReplayed(node, token))
-  )
-}
+  #fallbackNow(reason: FallbackReason, statement: Statement): DbNode | undefined {
+    const primary = this.#topology.primary
+    if (primary) this.#count(reason, statement)
+    return primary
+  }
 
-function fallbackNow(engine: Engine, reason: FallbackReason, statement: Statement): DbNode | undefined {
-  const primary = engine.topology.primary
-  if (primary) count(engine, reason, statement)
-  return primary
-}
+  #fallback(reason: FallbackReason, statement: Statement): Promise<DbNode> {
+    this.#count(reason, statement)
+    return this.#primaries.primary()
+  }
 
-function fallback(engine: Engine, reason: FallbackReason, statement: Statement): Promise<DbNode> {
-  count(engine, reason, statement)
-  return engine.primary()
-}
-
-function count(engine: Engine, reason: FallbackReason, statement: Statement): void {
-  engine.stats.fallbacks[reason]++
-  if (reason !== 'no-replica' && engine.events.has('fallback')) {
-    engine.events.emit('fallback', { reason, statement: describeStatement(statement.sql) })
+  #count(reason: FallbackReason, statement: Statement): void {
+    this.#counters.fallbacks[reason]++
+    if (reason !== 'no-replica' && this.#events.has('fallback')) {
+      this.#events.emit('fallback', { reason, statement: describeStatement(statement.sql) })
+    }
   }
 }

@@ -1,8 +1,8 @@
 import type { ConsistencyToken } from '../consistency/token.js'
 import type { FallbackReason } from '../events/cluster-events.js'
+import type { Balancer } from '../model/balancer.js'
 import type { DbNode } from '../topology/db-node.js'
 import type { Topology } from '../topology/topology.js'
-import type { Balancer } from './balancers/balancer.js'
 
 /** Where a read goes: a replica, or the primary with the reason it fell back. */
 export type ReadRoute =
@@ -37,10 +37,11 @@ export class Router {
     let healthy = 0
     let lagging: DbNode[] | undefined
     for (const node of all) {
-      if (node.role !== 'replica' || !node.routable || exclude?.has(node)) continue
+      // The steps of `eligible()`, one by one, to tell why none was.
+      if (!servesReads(node) || exclude?.has(node)) continue
       healthy++
       if (node.lagging) continue
-      if (token && !hasReplayed(node, token)) {
+      if (token && !node.hasReplayed(token)) {
         if (node.timeline === token.timeline) {
           lagging ??= []
           lagging.push(node)
@@ -78,7 +79,20 @@ export class Router {
   }
 }
 
-/** Whether a replica has replayed everything a token names, on the token's timeline. */
-export function hasReplayed(node: DbNode, token: ConsistencyToken): boolean {
-  return node.timeline === token.timeline && node.lsn !== undefined && node.lsn >= token.lsn
+/**
+ * Whether a read may run on `node`: a routable replica (healthy, verified, not
+ * fenced, not draining), within `maxLag`, not among the nodes this read already
+ * failed on (`tried`), and known to have replayed the scope's token. The one rule;
+ * {@link Router.routeRead} applies it step by step to tell why no node passed.
+ */
+export function eligible(
+  node: DbNode,
+  token: ConsistencyToken | undefined,
+  tried: ReadonlySet<DbNode> | undefined,
+): boolean {
+  return servesReads(node) && !node.lagging && !tried?.has(node) && (!token || node.hasReplayed(token))
+}
+
+function servesReads(node: DbNode): boolean {
+  return node.role === 'replica' && node.routable
 }

@@ -1,5 +1,5 @@
-import type { EngineStats } from '../connection/engine.js'
 import { formatLsn } from '../consistency/lsn.js'
+import type { Counters } from '../events/counters.js'
 import type { DbNode } from '../topology/db-node.js'
 import type { Topology } from '../topology/topology.js'
 import type { ClusterStatus, NodeStatus } from './cluster-status.js'
@@ -12,7 +12,7 @@ import type { ClusterStatus, NodeStatus } from './cluster-status.js'
 export function buildStatus(
   nodes: readonly DbNode[],
   topology: Topology,
-  stats: EngineStats,
+  stats: Counters,
   failover: ClusterStatus['failover'],
 ): ClusterStatus {
   const byAddress = new Map(nodes.map((node) => [node.address, node.name]))

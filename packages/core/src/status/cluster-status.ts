@@ -1,5 +1,5 @@
 import type { FallbackReason } from '../events/cluster-events.js'
-import type { NodeRole, NodeState } from '../topology/node-state.js'
+import type { NodeRole, NodeState } from '../model/node-state.js'
 
 /** One node in a {@link ClusterStatus}. No credentials: names and numbers only. */
 export interface NodeStatus {

@@ -1,7 +1,10 @@
 import type pg from 'pg'
-import { DEFAULT_WAL_LAYOUT, type Lsn, type WalLayout } from '../consistency/lsn.js'
-import { type BreakerSettings, CircuitBreaker } from '../health/circuit-breaker.js'
-import type { NodeRole, NodeState } from './node-state.js'
+import { DEFAULT_WAL_LAYOUT, type Lsn, parseLsn, type WalLayout } from '../consistency/lsn.js'
+import { LsnSampler, SAMPLE_SQL } from '../consistency/lsn-sampler.js'
+import type { ConsistencyToken } from '../consistency/token.js'
+import type { SideConnection } from '../driver/side-connection.js'
+import type { NodeRole, NodeState } from '../model/node-state.js'
+import { type BreakerSettings, CircuitBreaker } from './circuit-breaker.js'
 
 /** A read in flight that can be cut off: its connection is destroyed, and the read retried elsewhere. */
 export interface AbandonableRead {
@@ -23,10 +26,26 @@ export interface ProbeResult {
   readonly walLayout: WalLayout
 }
 
+/** What a node is made of: its names, its pool and its side connections. */
+export interface DbNodeParts {
+  readonly name: string
+  readonly weight: number
+  readonly pool: pg.Pool
+  /** `host:port`, to recognise this node as another's upstream. */
+  readonly address: string
+  /** Where other servers reach it (a re-pointed standby streams from here). */
+  readonly endpoint: { readonly host: string; readonly port: number }
+  readonly breaker: BreakerSettings
+  /** Probes, replay checks, promotions and cancels. */
+  readonly side: SideConnection
+  /** Token captures: on a connection of their own, so as not to queue behind probes. */
+  readonly captures: SideConnection
+}
+
 /**
- * One server as the cluster sees it: its pool, its health, what its probes and
- * queries observed, and its counters. Mutable by design: the monitor and the query
- * path update it in place, and `status()` copies it out.
+ * One server as the cluster sees it: its pool and side connections, its health,
+ * what its probes and queries observed, and its counters. Mutable by design: the
+ * monitor and the query path update it in place, and `status()` copies it out.
  */
 export class DbNode {
   readonly name: string
@@ -34,7 +53,12 @@ export class DbNode {
   readonly pool: pg.Pool
   /** `host:port`, to recognise this node as another's upstream. */
   readonly address: string
+  readonly endpoint: { readonly host: string; readonly port: number }
   readonly breaker: CircuitBreaker
+  readonly side: SideConnection
+  readonly captures: SideConnection
+  /** Takes tokens on this node (amortised): any sample taken after a write was acknowledged covers it. */
+  readonly sampler: LsnSampler
 
   role: NodeRole = 'unknown'
   /**
@@ -75,12 +99,19 @@ export class DbNode {
   readonly reads = new Set<AbandonableRead>()
   latencyMillis = 0
 
-  constructor(name: string, weight: number, pool: pg.Pool, address: string, breaker: BreakerSettings) {
-    this.name = name
-    this.weight = weight
-    this.pool = pool
-    this.address = address
-    this.breaker = new CircuitBreaker(breaker)
+  constructor(parts: DbNodeParts) {
+    this.name = parts.name
+    this.weight = parts.weight
+    this.pool = parts.pool
+    this.address = parts.address
+    this.endpoint = parts.endpoint
+    this.breaker = new CircuitBreaker(parts.breaker)
+    this.side = parts.side
+    this.captures = parts.captures
+    this.sampler = new LsnSampler(
+      () => this.#sampleToken(),
+      () => this.walLayout,
+    )
   }
 
   get state(): NodeState {
@@ -94,6 +125,11 @@ export class DbNode {
     return (
       this.fencedBecause === undefined && this.verified && !this.draining && this.breaker.state === 'healthy'
     )
+  }
+
+  /** Whether this node has replayed everything a token names, on the token's timeline, as last seen. */
+  hasReplayed(token: ConsistencyToken): boolean {
+    return this.timeline === token.timeline && this.lsn !== undefined && this.lsn >= token.lsn
   }
 
   /** Records a finished statement's latency into the EWMA used by the `fastest` balancer. */
@@ -148,5 +184,23 @@ export class DbNode {
   forgetPosition(): void {
     this.lsn = undefined
     this.lifetime = undefined
+  }
+
+  async #sampleToken(): Promise<{ lsn: string; timeline: number; systemId: string }> {
+    const [row] = await this.captures.run<{ lsn: string; timeline: number }>(SAMPLE_SQL)
+    if (!row) throw new Error('token capture returned no row')
+    // The primary has reached at least this: a token from this capture is then
+    // known reachable without asking again (the read planner's check for forged tokens).
+    this.advance(parseLsn(row.lsn))
+    // Known from the first probe; asked for only if a write beat it.
+    const systemId =
+      this.systemId ??
+      (
+        await this.captures.run<{ id: string }>(
+          'select system_identifier::text as id from pg_control_system()',
+        )
+      )[0]?.id
+    if (!systemId) throw new Error('token capture could not read the system identifier')
+    return { ...row, systemId }
   }
 }

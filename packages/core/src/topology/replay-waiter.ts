@@ -1,8 +1,14 @@
-import type { DbNode } from '../topology/db-node.js'
-import type { Lsn } from './lsn.js'
+import { type Lsn, parseLsn } from '../consistency/lsn.js'
+import type { DbNode } from './db-node.js'
 
 /** Reads a replica's replay position now. */
 export type ReplayCheck = (node: DbNode) => Promise<Lsn | undefined>
+
+/** The fast re-check of a read that waits for its token: the replica's replay position, on its side connection. */
+export async function readReplayLsn(node: DbNode): Promise<Lsn | undefined> {
+  const [row] = await node.side.run<{ lsn: string | null }>('select pg_last_wal_replay_lsn()::text as lsn')
+  return row?.lsn ? parseLsn(row.lsn) : undefined
+}
 
 interface Waiter {
   readonly lsn: Lsn

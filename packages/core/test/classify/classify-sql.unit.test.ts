@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { classifySql } from '../../src/routing/classify/classify-sql.js'
-import { isSqlParserLoaded, loadSqlParser } from '../../src/routing/classify/sql-parser.js'
-import type { Intent } from '../../src/routing/intent.js'
+import { classifySql } from '../../src/classify/classify-sql.js'
+import { isSqlParserLoaded, loadSqlParser } from '../../src/classify/sql-parser.js'
+import type { Intent } from '../../src/model/intent.js'
 
 /** [sql, expected intent, expected reason (checked when given)] */
 type Case = readonly [sql: string, intent: Intent, reason?: string]
@@ -179,8 +179,8 @@ describe('classifySql', () => {
 
   it('is unknown until the parser is loaded, and does not cache that answer', async () => {
     vi.resetModules()
-    const fresh = await import('../../src/routing/classify/classify-sql.js')
-    const parser = await import('../../src/routing/classify/sql-parser.js')
+    const fresh = await import('../../src/classify/classify-sql.js')
+    const parser = await import('../../src/classify/sql-parser.js')
     expect(parser.isSqlParserLoaded()).toBe(false)
     expect(fresh.classifySql('select 1')).toEqual({ intent: 'unknown', reason: 'sql parser not loaded' })
     await parser.loadSqlParser()
@@ -209,7 +209,7 @@ describe('loadSqlParser', () => {
       }
     })
     try {
-      const parser = await import('../../src/routing/classify/sql-parser.js')
+      const parser = await import('../../src/classify/sql-parser.js')
       await expect(parser.loadSqlParser()).rejects.toThrow(
         /Could not load the PostgreSQL SQL parser.*wasm exploded/,
       )

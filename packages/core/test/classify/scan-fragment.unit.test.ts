@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
-import { scanSqlFragment } from '../../src/routing/classify/scan-fragment.js'
-import { loadSqlParser } from '../../src/routing/classify/sql-parser.js'
-import type { Intent } from '../../src/routing/intent.js'
+import { scanSqlFragment } from '../../src/classify/scan-fragment.js'
+import { loadSqlParser } from '../../src/classify/sql-parser.js'
+import type { Intent } from '../../src/model/intent.js'
 
 /** [fragment, expected intent, expected reason (checked when given)] */
 type Case = readonly [fragment: string, intent: Intent, reason?: string]
@@ -118,8 +118,8 @@ describe('scanSqlFragment', () => {
 
   it('is unknown until the parser is loaded, and does not cache that answer', async () => {
     vi.resetModules()
-    const fresh = await import('../../src/routing/classify/scan-fragment.js')
-    const parser = await import('../../src/routing/classify/sql-parser.js')
+    const fresh = await import('../../src/classify/scan-fragment.js')
+    const parser = await import('../../src/classify/sql-parser.js')
     expect(fresh.scanSqlFragment('now()')).toEqual({ intent: 'unknown', reason: 'sql parser not loaded' })
     await parser.loadSqlParser()
     expect(fresh.scanSqlFragment('now()')).toEqual({ intent: 'read', reason: 'plain read' })

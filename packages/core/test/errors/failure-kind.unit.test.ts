@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { failureKind } from '../../src/health/failure-kind.js'
+import { failureKind } from '../../src/errors/failure-kind.js'
 
 describe('failureKind', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Candidate } from '../../src/routing/balancers/balancer.js'
+import type { Candidate } from '../../src/model/balancer.js'
 import { createBalancer } from '../../src/routing/balancers/create-balancer.js'
 import { FastestBalancer } from '../../src/routing/balancers/fastest.js'
 import { LeastBusyBalancer } from '../../src/routing/balancers/least-busy.js'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CircuitBreaker } from '../../src/health/circuit-breaker.js'
+import { CircuitBreaker } from '../../src/topology/circuit-breaker.js'
 
 const settings = { downAfter: 3, upAfter: 2, intervalMillis: 100, maxBackoffMillis: 1_000 }
 

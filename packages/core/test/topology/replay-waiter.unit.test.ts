@@ -1,10 +1,8 @@
-import type pg from 'pg'
 import { describe, expect, it } from 'vitest'
-import { ReplayWaiter } from '../../src/consistency/replay-waiter.js'
-import { DbNode } from '../../src/topology/db-node.js'
+import { ReplayWaiter } from '../../src/topology/replay-waiter.js'
+import { detachedNode } from '../support/detached-node.js'
 
-const breaker = { downAfter: 3, upAfter: 2, intervalMillis: 100, maxBackoffMillis: 1_000 }
-const node = (name: string) => new DbNode(name, 1, {} as pg.Pool, `${name}:5432`, breaker)
+const node = detachedNode
 const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis))
 
 describe('ReplayWaiter', () => {

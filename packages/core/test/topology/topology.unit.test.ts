@@ -1,12 +1,11 @@
-import type pg from 'pg'
 import { describe, expect, it } from 'vitest'
 import { EventHub } from '../../src/events/event-hub.js'
-import { DbNode, type ProbeResult } from '../../src/topology/db-node.js'
+import type { DbNode, ProbeResult } from '../../src/topology/db-node.js'
 import { LagTracker } from '../../src/topology/lag-tracker.js'
 import { Topology } from '../../src/topology/topology.js'
+import { detachedNode } from '../support/detached-node.js'
 
-const breaker = { downAfter: 3, upAfter: 2, intervalMillis: 100, maxBackoffMillis: 1_000 }
-const node = (name: string) => new DbNode(name, 1, {} as pg.Pool, `${name}:5432`, breaker)
+const node = detachedNode
 
 function observe(n: DbNode, role: 'primary' | 'replica', timeline: number, systemId = '7'): void {
   n.observe(probe({ role, systemId, lifetime: `${n.name}-1`, timeline }))

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { LruCache } from '../../src/routing/classify/lru-cache.js'
+import { LruCache } from '../../src/util/lru-cache.js'
 
 describe('LruCache', () => {
   it('returns what was set, and undefined for a miss', () => {

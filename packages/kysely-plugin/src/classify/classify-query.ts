@@ -1,9 +1,7 @@
 import type { Classification } from '@causeway/core'
-import { isWriteFunction, scanSqlFragment } from '@causeway/core'
+import { isWriteFunction, PLAIN_READ, scanSqlFragment } from '@causeway/core'
 import type { OperationNode, RootOperationNode, SelectModifier } from 'kysely'
 import { nodeKindCategory } from './node-kinds.js'
-
-const PLAIN_READ: Classification = Object.freeze({ intent: 'read', reason: 'plain read' })
 
 // Row locks need a writable node: a hot standby rejects every one of them. A
 // Record over the union so that a modifier added by a new Kysely fails to compile;

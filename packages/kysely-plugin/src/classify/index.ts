@@ -6,5 +6,6 @@
  * classifyQuery(db.deleteFrom('users').where('id', '=', 1).toOperationNode())
  * // { intent: 'write', reason: 'DeleteQueryNode' }
  */
+export { classifyCompiledQuery } from './classify-compiled-query.js'
 export { classifyQuery } from './classify-query.js'
 export { NODE_KINDS, type NodeKindCategory, nodeKindCategory } from './node-kinds.js'

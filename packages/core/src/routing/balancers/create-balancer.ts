@@ -1,4 +1,4 @@
-import type { Balancer, BalancerFunction, BalancerName } from './balancer.js'
+import type { Balancer, BalancerFunction, BalancerName } from '../../model/balancer.js'
 import { FastestBalancer } from './fastest.js'
 import { LeastBusyBalancer } from './least-busy.js'
 import { RandomBalancer } from './random.js'

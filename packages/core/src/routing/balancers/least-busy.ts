@@ -1,4 +1,4 @@
-import type { Balancer, Candidate } from './balancer.js'
+import type { Balancer, Candidate } from '../../model/balancer.js'
 
 /**
  * Fewest queries in flight per unit of weight. Ties, which are the rule under a

@@ -1,4 +1,4 @@
-import type { Balancer, Candidate } from './balancer.js'
+import type { Balancer, Candidate } from '../../model/balancer.js'
 
 /** A replica at random, with probability proportional to its weight. */
 export class RandomBalancer implements Balancer {

@@ -1,4 +1,4 @@
-import type { Balancer, Candidate } from './balancer.js'
+import type { Balancer, Candidate } from '../../model/balancer.js'
 import { smoothWeighted } from './least-busy.js'
 
 /** Every replica in turn, in proportion to its weight (smooth weighted round-robin). */

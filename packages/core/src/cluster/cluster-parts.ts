@@ -1,0 +1,167 @@
+import type { ResolvedConfig } from '../config/config-schema.js'
+import type { NodeConfig } from '../config/node-config.js'
+import { CheckoutWatch } from '../connection/checkout-watch.js'
+import type { ConnectionParts } from '../connection/connection-parts.js'
+import { WriteCapture } from '../connection/write-capture.js'
+import { ScopeContext } from '../consistency/scope-context.js'
+import type { TokenSecrets } from '../consistency/token.js'
+import { CausewayError } from '../errors/causeway-error.js'
+import { type Counters, createCounters } from '../events/counters.js'
+import { EventHub } from '../events/event-hub.js'
+import { AutoFailover } from '../failover/auto-failover.js'
+import { HealthMonitor } from '../health/health-monitor.js'
+import { PrimaryFinder } from '../health/primary-finder.js'
+import { createBalancer } from '../routing/balancers/create-balancer.js'
+import { ReadPlanner } from '../routing/read-planner.js'
+import { Router } from '../routing/router.js'
+import type { DbNode } from '../topology/db-node.js'
+import { LagTracker } from '../topology/lag-tracker.js'
+import { ReplayWaiter, readReplayLsn } from '../topology/replay-waiter.js'
+import { Topology } from '../topology/topology.js'
+import { registerSecret } from '../util/redact.js'
+import { createNode } from './create-node.js'
+import { closeNode, NodeRegistry } from './node-registry.js'
+
+/** Every part of a running cluster, wired together once by {@link assembleCluster}. */
+export interface ClusterParts extends ConnectionParts {
+  readonly config: ResolvedConfig
+  readonly nodes: NodeRegistry
+  readonly waiter: ReplayWaiter
+  readonly autoFailover: AutoFailover | undefined
+  /** Secrets that sign and verify tokens, when `consistency.tokenSecret` is set. */
+  readonly secrets: TokenSecrets | undefined
+  /** Builds a node from its config, wired to this cluster's monitor (not yet registered). */
+  createNode(config: NodeConfig): DbNode
+}
+
+/**
+ * Builds every part of a cluster from a resolved config, lowest layer first, and
+ * registers its nodes (a name used twice is a `CONFIG_INVALID` error, after every
+ * pool made so far is ended). Starts nothing: the cluster starts the monitor.
+ */
+export function assembleCluster(config: ResolvedConfig): ClusterParts {
+  const secret = config.consistency.tokenSecret
+  const secrets = secret === undefined ? undefined : typeof secret === 'string' ? [secret] : [...secret]
+  for (const one of secrets ?? []) registerSecret(one)
+  const events = new EventHub()
+  const counters: Counters = createCounters()
+  const lag = new LagTracker()
+  const checkouts = new CheckoutWatch()
+  const nodes = new NodeRegistry()
+  // The monitor is made after the nodes, which report to it from their pools' events.
+  let monitor: HealthMonitor | undefined
+  const createNodeOf = (nodeConfig: NodeConfig) =>
+    createNode(
+      nodeConfig,
+      config,
+      (node, inHotStandby) => {
+        // A primary whose connection says "hot standby" (or the reverse) changed role.
+        if ((node.role === 'primary') === inHotStandby) void monitor?.probeAll()
+      },
+      (node, error) => {
+        if (!checkouts.closed) monitor?.reportFailure(node, error)
+      },
+    )
+  for (const [i, nodeConfig] of [config.primary, ...config.replicas].entries()) {
+    const node = createNodeOf(nodeConfig as NodeConfig)
+    if (!nodes.add(node)) {
+      for (const made of [node, ...nodes.all]) void made.pool.end()
+      const field = i === 0 ? 'primary' : `replicas[${i - 1}]`
+      throw new CausewayError(
+        'CONFIG_INVALID',
+        `invalid Causeway config:\n  ${field}.name: "${node.name}" is used twice`,
+      )
+    }
+  }
+  const topology = new Topology(
+    () => nodes.all,
+    nodes.all[0]!,
+    events,
+    lag,
+    config.failover !== 'off',
+    config.systemId,
+  )
+  const replicas = () => nodes.replicas(topology.lastPrimary)
+  const router = new Router(replicas, topology, createBalancer(config.balancer))
+  const waiter = new ReplayWaiter(readReplayLsn, config.consistency.replayPollMillis)
+  let autoFailover: AutoFailover | undefined
+  monitor = new HealthMonitor(
+    () => nodes.all,
+    topology,
+    lag,
+    events,
+    config,
+    (node) => autoFailover?.check(node),
+  )
+  const health = monitor
+  autoFailover =
+    config.failover === 'auto'
+      ? new AutoFailover(
+          config,
+          topology,
+          events,
+          () => nodes.all,
+          () => health.probeAll(),
+        )
+      : undefined
+  const primaries = new PrimaryFinder(topology, monitor, config.writeWaitMillis)
+  const planner = new ReadPlanner({
+    router,
+    topology,
+    waiter,
+    primaries,
+    monitor,
+    counters,
+    events,
+    maxWaitMillis: config.consistency.maxWaitMillis,
+  })
+  const writes = new WriteCapture({
+    topology,
+    waiter,
+    events,
+    counters,
+    capture: config.consistency.capture,
+    sync: config.sync,
+    replicas,
+  })
+  return {
+    config,
+    nodes,
+    events,
+    counters,
+    topology,
+    monitor,
+    primaries,
+    planner,
+    writes,
+    waiter,
+    autoFailover,
+    checkouts,
+    scopes: new ScopeContext(config.consistency.scope === 'process'),
+    writeWaitMillis: config.writeWaitMillis,
+    secrets,
+    createNode: createNodeOf,
+  }
+}
+
+/**
+ * Closes a cluster's parts: checkouts still waiting fail as `CLOSED`, writes
+ * waiting for a primary stop waiting, every timer stops, a promotion already sent
+ * finishes (none starts), and every node's pool and side connections end.
+ */
+export async function closeCluster(parts: ClusterParts): Promise<void> {
+  parts.checkouts.close()
+  parts.topology.wake()
+  parts.monitor.stop()
+  parts.waiter.stop()
+  await parts.autoFailover?.stop()
+  const results = await Promise.allSettled(parts.nodes.all.map(closeNode))
+  parts.events.clear()
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed.length > 0) {
+    throw new AggregateError(
+      failed.map((r) => r.reason),
+      'some connections did not close cleanly',
+    )
+  }
+}
