@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { killTreeSync, type ProcessRef, processRef } from './process-tree.js'
+import { isRunning, killTreeSync, type ProcessRef, processRef } from './process-tree.js'
 import { commandLine, isAlive, startTime } from './processes.js'
 
 /**
@@ -79,14 +79,26 @@ export function cleanLeftovers(root: string): number {
 }
 
 /**
- * SIGKILLs every process of every server of a cluster directory (a frozen one too)
- * and waits until they are gone. Best effort: a server that outlasts the bound is
- * left, rather than failing the exit hook or the start of an unrelated cluster.
+ * Records a helper process (a proxy in front of the servers) in its own directory
+ * below a cluster directory, so that the exit hook and the cleanup of a crashed
+ * run kill it along with the servers.
+ */
+export function recordHelperProcess(helperDir: string, ref: ProcessRef): void {
+  writeFileSync(join(helperDir, HELPER_FILE), JSON.stringify(ref))
+}
+
+const HELPER_FILE = 'process.json'
+
+/**
+ * SIGKILLs every process of every server and helper of a cluster directory (a
+ * frozen one too) and waits until they are gone. Best effort: a server that
+ * outlasts the bound is left, rather than failing the exit hook or the start of
+ * an unrelated cluster.
  */
 function killServers(dir: string): void {
-  for (const postmaster of postmasters(dir)) {
+  for (const root of [...postmasters(dir), ...helpers(dir)]) {
     try {
-      killTreeSync(postmaster, { what: dir, timeoutMillis: 5_000 })
+      killTreeSync(root, { what: dir, timeoutMillis: 5_000 })
     } catch {
       // The HarnessError only names the processes that would not die.
     }
@@ -123,4 +135,22 @@ function postmasters(dir: string): ProcessRef[] {
     if (ref) refs.push(ref)
   }
   return refs
+}
+
+/** The helper processes recorded below a cluster directory that still run (same pid and start time). */
+function helpers(dir: string): ProcessRef[] {
+  let entries: string[]
+  try {
+    entries = readdirSync(dir)
+  } catch {
+    return []
+  }
+  return entries.flatMap((entry) => {
+    try {
+      const ref: ProcessRef = JSON.parse(readFileSync(join(dir, entry, HELPER_FILE), 'utf8'))
+      return isRunning(ref) ? [ref] : []
+    } catch {
+      return []
+    }
+  })
 }
