@@ -7,11 +7,19 @@ export interface NotesDB {
 }
 
 /**
- * Inserts a note, then at once reads it back by id, with the port of the server
- * that answered: the round a stale read would show in.
+ * Inserts a note, then reads it back by id, with the port of the server that
+ * answered: the round a stale read would show in. The read is sent at once, or
+ * once `pause` resolves (`cluster.token()` waits for the write's token, after
+ * which a replica may serve the read).
  */
-export async function writeThenRead(db: Kysely<NotesDB>, body: string, onAcknowledged?: () => void) {
+export async function writeThenRead(
+  db: Kysely<NotesDB>,
+  body: string,
+  onAcknowledged?: () => void,
+  pause?: () => Promise<unknown>,
+) {
   const { id } = await db.insertInto('notes').values({ body }).returning('id').executeTakeFirstOrThrow()
   onAcknowledged?.()
+  if (pause) await pause()
   return db.selectFrom('notes').select(['body', servedBy()]).where('id', '=', id).executeTakeFirst()
 }

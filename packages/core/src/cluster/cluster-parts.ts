@@ -108,7 +108,6 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
   const planner = new ReadPlanner({
     router,
     topology,
-    waiter,
     primaries,
     monitor,
     counters,

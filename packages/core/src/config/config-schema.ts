@@ -85,7 +85,7 @@ export const clusterConfigSchema = z
     consistency: z
       .object({
         scope: z.enum(['process', 'session']).default('process'),
-        capture: z.enum(['lazy', 'eager']).default('lazy'),
+        capture: z.enum(['lazy', 'eager']).default('eager'),
         maxWaitMillis: millis.default(50),
         replayPollMillis: z.number().int().min(1).default(5),
         tokenSecret: z.union([secret, z.array(secret).min(1)]).optional(),

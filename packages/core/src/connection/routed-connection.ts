@@ -1,5 +1,7 @@
 import type pg from 'pg'
 import type { ExecutionContext } from '../consistency/scope-context.js'
+import type { ConsistencyToken } from '../consistency/token.js'
+import { replayCheckedQuery } from '../driver/replay-checked-query.js'
 import { CausewayError, WriteOutcomeUnknownError } from '../errors/causeway-error.js'
 import { failureKind } from '../errors/failure-kind.js'
 import { describeStatement } from '../events/event-hub.js'
@@ -9,6 +11,7 @@ import type { DbNode } from '../topology/db-node.js'
 import { redact } from '../util/redact.js'
 import { BoundClient, ConnectFailed } from './bound-client.js'
 import type { ConnectionParts } from './connection-parts.js'
+import { checkReplay, provenOn, recordProven } from './proven-positions.js'
 import { finishStatement } from './statement-accounting.js'
 
 /**
@@ -88,7 +91,10 @@ export class RoutedConnection {
     } else if (write) {
       this.#transactionWrote = true
     }
-    const client = await this.#bind(node!)
+    let client = await this.#bind(node!)
+    if (!this.#inTransaction && node!.role === 'replica') {
+      ;[node, client] = await this.#proven(node!, client, context.scope?.token, statement)
+    }
     const cursor = client.query(
       new Cursor(statement.sql, [...statement.parameters]) as never,
     ) as unknown as CursorLike
@@ -127,16 +133,14 @@ export class RoutedConnection {
       options.isolationLevel !== 'serializable' &&
       !context.onPrimary &&
       !this.#onPrimary
-    const node = onReplica
-      ? await parts.planner.plan(
-          { sql, parameters: [], intent: 'read' },
-          context.scope,
-          this.#bound.node,
-          undefined,
-        )
+    const statement: Statement = { sql, parameters: [], intent: 'read' }
+    let node = onReplica
+      ? await parts.planner.plan(statement, context.scope, this.#bound.node, undefined)
       : await parts.primaries.primary()
     if (!onReplica) this.#onPrimary = true
-    await this.#bind(node)
+    const client = await this.#bind(node)
+    // The transaction's snapshot is taken by its first statement, after this check.
+    if (node.role === 'replica') [node] = await this.#proven(node, client, context.scope?.token, statement)
     await this.#run(node, control(node, sql))
     this.#inTransaction = true
     this.#transactionWrote = false
@@ -334,9 +338,9 @@ export class RoutedConnection {
 
   /**
    * A read, with its retries: on another replica after a connection-level failure,
-   * then on the primary; once on the primary after a 25006. The query and its
-   * accounting are inline rather than in `#run`, to keep the common path to one
-   * async layer.
+   * then on the primary; once on the primary after a 25006, or when its proof of
+   * freshness failed. The query and its accounting are inline rather than in
+   * `#run`, to keep the common path to one async layer.
    */
   async #executeRead(statement: Statement, context: ExecutionContext): Promise<pg.QueryResult> {
     const { planner, topology, events, counters, monitor } = this.#parts
@@ -344,10 +348,13 @@ export class RoutedConnection {
     const scope = context.scope
     let tried: Set<DbNode> | undefined
     let retrying: { from: DbNode; error: unknown } | undefined
+    let next: DbNode | undefined
     for (;;) {
       const node =
+        next ??
         planner.now(statement, scope, bound.node, tried) ??
         (await planner.plan(statement, scope, bound.node, tried))
+      next = undefined
       if (retrying) {
         events.emit('read-retried', {
           from: retrying.from.name,
@@ -357,6 +364,8 @@ export class RoutedConnection {
         })
         retrying = undefined
       }
+      // What the read must see, as of now: a write the scope makes meanwhile need not be.
+      const token = node.role === 'replica' ? scope?.token : undefined
       node.inFlight++
       this.#running = statement
       const started = performance.now()
@@ -365,11 +374,38 @@ export class RoutedConnection {
         // Only a replica's reads can be cut off and retried: the primary is the last resort.
         if (node !== topology.primary) node.reads.add(bound)
         const client = bound.on(node) ?? (await this.#bind(node))
-        const result = await client.query(statement.sql, statement.parameters as unknown[])
-        node.served++
-        return result
+        if (token === undefined || (provenOn(client) ?? -1n) >= token.lsn) {
+          const result = await client.query(statement.sql, statement.parameters as unknown[])
+          node.served++
+          return result
+        }
+        // The proof comes from the server that runs the read, in the read's own flight:
+        // a position known for the node could be another server's behind a balancer.
+        const known = node.hasReplayed(token)
+        node.freshnessChecks++
+        const { replayLsn, result } = await replayCheckedQuery(client, statement.sql, statement.parameters)
+        if (replayLsn !== undefined) {
+          recordProven(client, replayLsn)
+          node.advance(replayLsn)
+        }
+        if (replayLsn !== undefined && replayLsn >= token.lsn) {
+          if (!known) counters.replayWaitsSatisfied++
+          node.served++
+          return result
+        }
+        // The replica ran the read on a snapshot without the token's writes: its
+        // result is dropped, and the read runs on the primary.
+        node.freshnessMisses++
+        next = await planner.afterMiss(statement)
       } catch (error) {
         failure = error
+        if (isCheckRefused(error)) {
+          // The server refused the check itself (not a standby PostgreSQL knows how to
+          // report): nothing proves the read fresh there.
+          node.freshnessMisses++
+          next = await planner.afterMiss(statement)
+          continue
+        }
         const kind = error instanceof ConnectFailed ? 'connection' : failureKind(error)
         if (kind === 'connection') bound.unbind(error)
         const primary = topology.primary
@@ -429,6 +465,27 @@ export class RoutedConnection {
     }
   }
 
+  /**
+   * For a stream or a read-only transaction on a replica, which cannot carry the
+   * check in their own flight: proves on the bound client, with one statement
+   * first, that its server has replayed `token`; otherwise moves to the primary.
+   */
+  async #proven(
+    node: DbNode,
+    client: pg.PoolClient,
+    token: ConsistencyToken | undefined,
+    statement: Statement,
+  ): Promise<[DbNode, pg.PoolClient]> {
+    if (token === undefined || (provenOn(client) ?? -1n) >= token.lsn) return [node, client]
+    node.freshnessChecks++
+    const position = await checkReplay(client)
+    if (position !== undefined) node.advance(position)
+    if (position !== undefined && position >= token.lsn) return [node, client]
+    node.freshnessMisses++
+    const primary = await this.#parts.planner.afterMiss(statement)
+    return [primary, await this.#bind(primary)]
+  }
+
   /** A client of `node`, taken from its pool unless the one held is `node`'s. */
   async #bind(node: DbNode): Promise<pg.PoolClient> {
     const held = this.#bound.on(node)
@@ -474,6 +531,11 @@ export class RoutedConnection {
  */
 function control(node: DbNode, sql: string): Statement {
   return { sql, parameters: [], intent: node.role === 'replica' ? 'read' : 'write' }
+}
+
+/** The replay check itself was refused (the read's outcome is unknown, and it is not used). */
+function isCheckRefused(error: unknown): boolean {
+  return error instanceof CausewayError && error.code === 'REPLAY_CHECK_FAILED'
 }
 
 function unwrapCause(error: unknown): unknown {

@@ -19,6 +19,8 @@ export class SideConnection {
   #connecting: Promise<pg.Client> | undefined
   #busy = 0
   #closed = false
+  /** Statements sent on this connection, for the count of Causeway's own statements per node. */
+  statements = 0
 
   /**
    * `timeoutMillis` bounds connecting and every statement. `onConnectionLost` hears
@@ -60,11 +62,13 @@ export class SideConnection {
   }
 
   /**
-   * Runs `work` on the connection. A connection-level failure drops the connection;
+   * Runs `work` on the connection, counted as one statement (work that sends more
+   * adds them to {@link statements} itself). A connection-level failure drops the connection;
    * a statement that merely failed (a permission error) leaves it be.
    */
   async use<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = await this.#connect()
+    this.statements++
     if (this.#busy++ === 0) refs(client).ref()
     try {
       return await work(client)

@@ -72,12 +72,18 @@ export interface ClusterEvents {
   'listener-error': { event: string; error: string }
 }
 
-/** Why a read went to the primary. */
+/**
+ * Why a read went to the primary: no replica configured; none healthy; all
+ * beyond `maxLag`; none has replayed the scope's token (or the one tried proved
+ * not to have it); the scope's token was still being captured (a write had just
+ * returned: the primary has it, and no replica can be shown to yet).
+ */
 export type FallbackReason =
   | 'no-replica'
   | 'all-replicas-unhealthy'
   | 'all-replicas-lagging'
   | 'not-caught-up'
+  | 'capture-pending'
 
 /** The name of an event. */
 export type ClusterEventName = keyof ClusterEvents

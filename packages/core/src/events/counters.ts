@@ -6,7 +6,10 @@ export interface Counters {
   readRetries: number
   misclassifiedWrites: number
   staleTokens: number
-  /** Reads that waited for a replica to replay their token, and how many of those waits found one. */
+  /**
+   * Reads sent to a replica not yet known to have replayed their token (they do not
+   * wait: the proof rides with the read), and how many of those found it fresh.
+   */
   replayWaits: number
   replayWaitsSatisfied: number
   mirrorWaits: number
@@ -21,6 +24,7 @@ export function createCounters(): Counters {
       'all-replicas-unhealthy': 0,
       'all-replicas-lagging': 0,
       'not-caught-up': 0,
+      'capture-pending': 0,
     },
     readRetries: 0,
     misclassifiedWrites: 0,

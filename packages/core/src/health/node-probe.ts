@@ -64,6 +64,7 @@ export function probeNode(node: DbNode): Promise<ProbeResult> {
       // Read on the same connection as the probe, so of the same server: a new start
       // time (a restart, or another server behind the same address) reads it again.
       if (identity?.lifetime !== row.lifetime) {
+        side.statements++
         identity = await readIdentity(client, row.lifetime)
         identities.set(node, identity)
       }

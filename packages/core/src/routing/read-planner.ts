@@ -7,31 +7,47 @@ import type { HealthMonitor } from '../health/health-monitor.js'
 import type { PrimaryFinder } from '../health/primary-finder.js'
 import type { Statement } from '../model/statement.js'
 import type { DbNode } from '../topology/db-node.js'
-import type { ReplayWaiter } from '../topology/replay-waiter.js'
 import type { Topology } from '../topology/topology.js'
 import { eligible, type Router } from './router.js'
 
 /** How often a scope that reads from the primary after an uncertain write tries to leave that state. */
 const RECOVER_EVERY_MILLIS = 100
 
+/**
+ * How long a replica's known position is taken as the truth: a position read this
+ * recently (by a probe, or by the check in a read's flight) that is behind a
+ * token means the replica has not replayed it, and the read goes to the primary
+ * without trying. An older one says little (replay usually takes a fraction of a
+ * millisecond), so the replica is tried, with the proof in the read's flight.
+ */
+const FRESH_POSITION_MILLIS = 1
+
 /** What a {@link ReadPlanner} works with. */
 export interface ReadPlannerParts {
   readonly router: Router
   readonly topology: Topology
-  readonly waiter: ReplayWaiter
   readonly primaries: PrimaryFinder
   readonly monitor: HealthMonitor
   readonly counters: Counters
   readonly events: EventHub
-  /** `consistency.maxWaitMillis`: how long a read may wait for a replica to replay its token. */
+  /**
+   * `consistency.maxWaitMillis`: 0 sends a read whose token no replica is known to
+   * have straight to the primary; otherwise such a replica is tried.
+   */
   readonly maxWaitMillis: number
 }
 
 /**
- * Decides the node a read runs on, given its scope: a replica known to have the
- * scope's token, one that replays it within `consistency.maxWaitMillis`, or the
- * primary (counted, and reported by a `fallback` event) rather than stale data.
- * A token of another timeline or system goes to the primary.
+ * Decides the node a read runs on, given its scope. It never waits for a replica:
+ *
+ * - a scope whose token is still being captured (a write just returned) reads
+ *   the primary, which costs what waiting for the capture alone would;
+ * - a replica known to have the scope's token is chosen; otherwise one not known
+ *   to lack it is tried. Either way the read carries its own proof (the routed
+ *   connection checks the replay position in the read's flight, on the server
+ *   that runs it) and is run again on the primary if the proof fails;
+ * - otherwise the primary (counted, and reported by a `fallback` event), rather
+ *   than stale data. A token of another timeline or system goes to the primary.
  *
  * `bound` is the replica the connection already holds: kept while it is still
  * eligible, so that a `db.connection()` reads from one node. `tried` are nodes
@@ -40,7 +56,6 @@ export interface ReadPlannerParts {
 export class ReadPlanner {
   readonly #router: Router
   readonly #topology: Topology
-  readonly #waiter: ReplayWaiter
   readonly #primaries: PrimaryFinder
   readonly #monitor: HealthMonitor
   readonly #counters: Counters
@@ -48,11 +63,14 @@ export class ReadPlanner {
   readonly #maxWaitMillis: number
   /** A token from the primary of the moment: covers any write acknowledged before it was taken. */
   readonly #sampleCurrentPrimary: Recovery
+  /** Why the last {@link #route} found no replica. */
+  #reason: FallbackReason = 'no-replica'
+  /** Whether the last {@link #route} chose a replica not known to have the token. */
+  #trying = false
 
   constructor(parts: ReadPlannerParts) {
     this.#router = parts.router
     this.#topology = parts.topology
-    this.#waiter = parts.waiter
     this.#primaries = parts.primaries
     this.#monitor = parts.monitor
     this.#counters = parts.counters
@@ -62,10 +80,10 @@ export class ReadPlanner {
   }
 
   /**
-   * The node, decided without waiting when that is possible: no token capture in
-   * flight, and a replica already known to be fresh enough (or a primary to fall
-   * back to). Undefined when the answer needs waiting; then {@link plan} decides.
-   * Every read passes here, so it allocates nothing.
+   * The node, decided without waiting when that is possible: undefined when the
+   * answer needs a probe round (a token of a newer timeline) or a primary to
+   * appear; then {@link plan} decides. Every read passes here, so without a token
+   * it allocates nothing.
    */
   now(
     statement: Statement,
@@ -73,35 +91,34 @@ export class ReadPlanner {
     bound: DbNode | undefined,
     tried: ReadonlySet<DbNode> | undefined,
   ): DbNode | undefined {
-    if (scope?.pending || scope?.deferred) return undefined
-    if (scope?.primaryOnly) {
-      scope.recover(RECOVER_EVERY_MILLIS, this.#sampleCurrentPrimary)
-      return this.#fallbackNow('not-caught-up', statement)
+    if (scope !== undefined) {
+      // Lazy capture: the scope's writes are captured now, and this read does not wait.
+      if (scope.deferred) scope.settle()
+      if (scope.pending) return this.#fallbackNow('capture-pending', statement)
+      if (scope.primaryOnly) {
+        scope.recover(RECOVER_EVERY_MILLIS, this.#sampleCurrentPrimary)
+        return this.#fallbackNow('not-caught-up', statement)
+      }
     }
     const token = scope?.token
     if (token && this.#router.tokenProblem(token)) return undefined
-    if (bound && eligible(bound, token, tried)) return bound
-    const route = this.#router.routeRead(token, tried)
-    if (route.node) return route.node
-    if (route.waitFor && token && this.#maxWaitMillis > 0) return undefined
-    return this.#fallbackNow(route.fallback, statement)
+    return this.#route(token, bound, tried) ?? this.#fallbackNow(this.#reason, statement)
   }
 
-  /**
-   * The node, waiting when needed: for the scope's token capture in flight, and up
-   * to `consistency.maxWaitMillis` for a replica to replay the token.
-   */
+  /** The node, when {@link now} could not tell without waiting. */
   async plan(
     statement: Statement,
     scope: ConsistencyScope | undefined,
     bound: DbNode | undefined,
     tried: ReadonlySet<DbNode> | undefined,
   ): Promise<DbNode> {
-    const capture = scope?.settle()
-    if (capture) await capture
-    if (scope?.primaryOnly) {
-      scope.recover(RECOVER_EVERY_MILLIS, this.#sampleCurrentPrimary)
-      return this.#fallback('not-caught-up', statement)
+    if (scope !== undefined) {
+      if (scope.deferred) scope.settle()
+      if (scope.pending) return this.#fallback('capture-pending', statement)
+      if (scope.primaryOnly) {
+        scope.recover(RECOVER_EVERY_MILLIS, this.#sampleCurrentPrimary)
+        return this.#fallback('not-caught-up', statement)
+      }
     }
     const token = scope?.token
     if (token) {
@@ -114,27 +131,65 @@ export class ReadPlanner {
       }
       if (problem) return this.#staleToken(problem, token, statement)
     }
-    if (bound && eligible(bound, token, tried)) return bound
-    const route = this.#router.routeRead(token, tried)
-    if (route.node) return route.node
-    if (route.waitFor && token && this.#maxWaitMillis > 0) {
+    const node = this.#route(token, bound, tried)
+    if (token && (node === undefined || this.#trying)) {
       // A position beyond the primary's cannot be replayed anywhere: a token from a
-      // client, not from a write. Checked only when no replica has it, against the
-      // primary's cached position and then a fresh (amortised) sample.
+      // client, not from a write. Checked only when no replica is known to have it,
+      // against the primary's cached position and then a fresh (amortised) sample.
       const primary = this.#topology.primary
       if (primary?.lsn !== undefined && token.lsn > primary.lsn) {
         const now = await primary.sampler.sample().catch(() => undefined)
         if (now && now.timeline === token.timeline && token.lsn > now.lsn)
           return this.#staleToken('unreachable', token, statement)
       }
-      this.#counters.replayWaits++
-      const caughtUp = await this.#waiter.waitForAny(route.waitFor, token.lsn, this.#maxWaitMillis)
-      if (caughtUp) {
-        this.#counters.replayWaitsSatisfied++
-        return caughtUp
+    }
+    return node ?? this.#fallback(this.#reason, statement)
+  }
+
+  /**
+   * The read's proof failed: the replica that ran it had not replayed the token.
+   * It runs again on the primary, counted as `not-caught-up`.
+   */
+  afterMiss(statement: Statement): Promise<DbNode> {
+    return this.#fallback('not-caught-up', statement)
+  }
+
+  /**
+   * A replica for the read, or undefined (with the reason in {@link #reason}): the
+   * bound one while eligible, else the router's choice, else one to try (then
+   * {@link #trying} is set). Synchronous, so the two fields are read at once.
+   */
+  #route(
+    token: ConsistencyToken | undefined,
+    bound: DbNode | undefined,
+    tried: ReadonlySet<DbNode> | undefined,
+  ): DbNode | undefined {
+    this.#trying = false
+    if (bound && eligible(bound, token, tried)) return bound
+    const route = this.#router.routeRead(token, tried)
+    if (route.node) return route.node
+    this.#reason = route.fallback
+    if (route.waitFor && token && this.#maxWaitMillis > 0) {
+      const node = this.#worthTrying(route.waitFor)
+      if (node) {
+        this.#trying = true
+        this.#counters.replayWaits++
+        return node
       }
     }
-    return this.#fallback(route.fallback, statement)
+    return undefined
+  }
+
+  /** Among replicas behind the token as last seen, one whose position was not seen just now. */
+  #worthTrying(behind: readonly DbNode[]): DbNode | undefined {
+    const now = performance.now()
+    let candidates: DbNode[] | undefined
+    for (const node of behind) {
+      if (now - node.lsnSeenAt < FRESH_POSITION_MILLIS) continue
+      candidates ??= []
+      candidates.push(node)
+    }
+    return candidates && this.#router.pick(candidates)
   }
 
   /**

@@ -55,6 +55,9 @@ function nodeStatus(node: DbNode, byAddress: ReadonlyMap<string, string>): NodeS
     served: node.served,
     failures: node.failures,
     probes: node.probes,
+    ownStatements: node.side.statements + node.captures.statements,
+    freshnessChecks: node.freshnessChecks,
+    freshnessMisses: node.freshnessMisses,
     latencyMillis: Math.round(node.latencyMillis * 1000) / 1000,
   }
 }

@@ -27,6 +27,19 @@ export interface NodeStatus {
   readonly failures: number
   /** Health probes sent to the node (scheduled, and those a failure or a token asked for). */
   readonly probes: number
+  /**
+   * Statements Causeway sent to the node on its own, outside the app's reads and
+   * writes: probes, token captures, replay polls of synchronous mirroring,
+   * promotions and cancels. Each app process sends its own.
+   */
+  readonly ownStatements: number
+  /**
+   * App reads sent with a replay-position check in the same flight (to prove that
+   * the server that ran the read has the scope's token), and how many of those the
+   * check found stale (the read then ran again on the primary).
+   */
+  readonly freshnessChecks: number
+  readonly freshnessMisses: number
   readonly latencyMillis: number
 }
 

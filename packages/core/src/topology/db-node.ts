@@ -79,8 +79,14 @@ export class DbNode {
   systemId: string | undefined
   timeline: number | undefined
   lifetime: string | undefined
-  /** Replay position (replica) or current WAL position (primary), as last seen. A lower bound. */
+  /**
+   * Replay position (replica) or current WAL position (primary), as last seen: a
+   * hint for choosing a replica, never the proof of a read's freshness (behind a
+   * balancer, one node may be several servers). The proof comes with the read.
+   */
   lsn: Lsn | undefined
+  /** When a probe or a check last reported the position (`performance.now()`), raised or not. */
+  lsnSeenAt = 0
   upstream: string | undefined
   replayPaused = false
   walLayout: WalLayout = DEFAULT_WAL_LAYOUT
@@ -95,6 +101,9 @@ export class DbNode {
   failures = 0
   /** Probes sent to the node. */
   probes = 0
+  /** Reads sent with a replay-position check in their flight, and how many of those the check found stale. */
+  freshnessChecks = 0
+  freshnessMisses = 0
   /** Reads running on the node now, to abandon if it stops answering. */
   readonly reads = new Set<AbandonableRead>()
   latencyMillis = 0
@@ -158,8 +167,10 @@ export class DbNode {
     this.upstream = result.upstream
     this.replayPaused = result.replayPaused
     this.walLayout = result.walLayout
-    if (result.lsn !== undefined) this.lsn = result.lsn
-    else if (restarted) this.lsn = undefined
+    if (result.lsn !== undefined) {
+      this.lsn = result.lsn
+      this.lsnSeenAt = performance.now()
+    } else if (restarted) this.lsn = undefined
   }
 
   /**
@@ -168,6 +179,7 @@ export class DbNode {
    */
   advance(lsn: Lsn): void {
     if (this.lsn === undefined || lsn > this.lsn) this.lsn = lsn
+    this.lsnSeenAt = performance.now()
   }
 
   /**
