@@ -67,19 +67,21 @@ export interface ClusterConfig {
      */
     readonly scope?: 'process' | 'session'
     /**
-     * When a write's token is captured: `'lazy'` (default) when the scope next
-     * needs it (a read, `token()`), so writes pay nothing; `'eager'` at once in the
-     * background, so a read long after the write does not wait for the capture,
-     * at the price of a small query per write burst.
+     * When a write's token is captured: `'eager'` (default) at once in the
+     * background, on a side connection (one small query serves every write
+     * acknowledged before it was sent), so that a read soon after the write finds
+     * its token and may go to a replica; `'lazy'` when the scope next needs it (a
+     * read, `token()`): no capture for writes nothing reads back, but the first
+     * read after a write then goes to the primary.
      */
     readonly capture?: 'lazy' | 'eager'
-    /** How long a read may wait for a replica to replay its token before it goes to the primary. Default 50 ms. */
-    readonly maxWaitMillis?: number
     /**
-     * While reads wait for replicas to replay their tokens, and for a short while
-     * after, replay positions are re-read this often (besides every health probe).
-     * Default 5 ms.
+     * Reads no longer wait for replicas: each carries its own proof of freshness.
+     * `0` sends a read whose token no replica is known to have straight to the
+     * primary; any other value (default 50) lets such a replica be tried.
      */
+    readonly maxWaitMillis?: number
+    /** While synchronous mirroring (`sync`) waits, replica positions are re-read this often. Default 5 ms. */
     readonly replayPollMillis?: number
     /**
      * Signs the tokens `token()` hands out (HMAC-SHA256), and refuses tokens that

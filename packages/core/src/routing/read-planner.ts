@@ -101,7 +101,13 @@ export class ReadPlanner {
       }
     }
     const token = scope?.token
-    if (token && this.#router.tokenProblem(token)) return undefined
+    if (token) {
+      if (this.#router.tokenProblem(token)) return undefined
+      // Beyond the primary's known position: another process's token, or a forged
+      // one; plan() asks the primary which.
+      const primaryLsn = this.#topology.primary?.lsn
+      if (primaryLsn === undefined || token.lsn > primaryLsn) return undefined
+    }
     return this.#route(token, bound, tried) ?? this.#fallbackNow(this.#reason, statement)
   }
 
