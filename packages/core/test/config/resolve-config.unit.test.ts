@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createCluster } from '../../src/cluster.js'
 import type { ClusterConfig } from '../../src/config/cluster-config.js'
 import { resolveConfig } from '../../src/config/resolve-config.js'
+import { resolveSync } from '../../src/config/resolve-sync.js'
 
 const url = 'postgres://app:s3cret-pw@db1:5432/app'
 
@@ -86,5 +87,123 @@ describe('resolveConfig', () => {
         replicas: [{ connectionString: url, name: 'a' }],
       }),
     ).toThrow(/replicas\[0\]\.name: "a" is used twice/)
+  })
+
+  it('gives every omitted section all of its defaults', () => {
+    const config = resolveConfig({ primary: url })
+    expect(config.pool).toEqual({ max: 10, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 5_000 })
+    expect(config.consistency).toEqual({
+      scope: 'process',
+      capture: 'lazy',
+      maxWaitMillis: 50,
+      replayPollMillis: 5,
+    })
+    expect(config.health).toEqual({
+      intervalMillis: 500,
+      timeoutMillis: 1_000,
+      downAfter: 3,
+      upAfter: 2,
+      maxBackoffMillis: 5_000,
+    })
+    expect(config.autoFailover).toEqual({ primaryDownMillis: 1_000 })
+    expect(config.sync).toBeUndefined()
+    expect(config.maxLag).toBeUndefined()
+  })
+
+  it('fills in the rest of a section given in part', () => {
+    const config = resolveConfig({
+      primary: url,
+      health: { downAfter: 5 },
+      consistency: { capture: 'eager' },
+    })
+    expect(config.health).toMatchObject({ downAfter: 5, upAfter: 2, intervalMillis: 500 })
+    expect(config.consistency).toMatchObject({ capture: 'eager', scope: 'process', maxWaitMillis: 50 })
+  })
+
+  describe('sync', () => {
+    it('defaults timeoutMillis to 1,000, with client mirroring to every replica that fails on timeout', () => {
+      expect(resolveConfig({ primary: url, sync: {} }).sync).toEqual({
+        replicas: 'all',
+        timeoutMillis: 1_000,
+        onTimeout: 'error',
+        method: 'client',
+      })
+    })
+
+    it('still takes the deprecated timeoutMs, as timeoutMillis', () => {
+      const resolved = resolveConfig({ primary: url, sync: { timeoutMs: 250 } }).sync
+      expect(resolved).toMatchObject({ timeoutMillis: 250 })
+      expect(resolved).not.toHaveProperty('timeoutMs')
+    })
+
+    it('takes both names when they agree', () => {
+      expect(
+        resolveConfig({ primary: url, sync: { timeoutMs: 250, timeoutMillis: 250 } }).sync,
+      ).toMatchObject({
+        timeoutMillis: 250,
+      })
+    })
+
+    it('names the old field when both names are set to different values', () => {
+      expect(problem({ primary: url, sync: { timeoutMs: 250, timeoutMillis: 300 } })).toMatch(
+        /sync\.timeoutMs: is the old name of timeoutMillis, which is also set, to another value/,
+      )
+    })
+  })
+
+  describe('maxLag', () => {
+    it('maps the deprecated ms to millis, and keeps bytes', () => {
+      const resolved = resolveConfig({ primary: url, maxLag: { ms: 800, bytes: 1024 } }).maxLag
+      expect(resolved).toEqual({ bytes: 1024, millis: 800 })
+    })
+
+    it('takes millis as given', () => {
+      expect(resolveConfig({ primary: url, maxLag: { millis: 700 } }).maxLag).toEqual({
+        bytes: undefined,
+        millis: 700,
+      })
+    })
+
+    it('names the old field when ms and millis differ', () => {
+      expect(problem({ primary: url, maxLag: { ms: 800, millis: 900 } })).toMatch(
+        /maxLag\.ms: is the old name of millis, which is also set, to another value/,
+      )
+    })
+  })
+})
+
+describe('resolveSync (a session’s own sync option)', () => {
+  function sessionProblem(sync: unknown): string {
+    try {
+      resolveSync(sync as never)
+    } catch (error) {
+      expect(error).toMatchObject({ code: 'CONFIG_INVALID' })
+      return (error as Error).message
+    }
+    throw new Error('expected the sync option to be rejected')
+  }
+
+  it('fills in the same defaults as the config', () => {
+    expect(resolveSync({ replicas: 1 })).toEqual({
+      replicas: 1,
+      timeoutMillis: 1_000,
+      onTimeout: 'error',
+      method: 'client',
+    })
+    expect(resolveSync({ timeoutMs: 40 })).toMatchObject({ timeoutMillis: 40 })
+  })
+
+  it("rejects method 'server', which is a connection setting, not a session's", () => {
+    expect(sessionProblem({ method: 'server' })).toMatch(
+      /sync\.method: only 'client' can be chosen per session/,
+    )
+  })
+
+  it('names the field of a bad value', () => {
+    expect(sessionProblem({ replicas: 0 })).toMatch(/sync\.replicas: /)
+    expect(sessionProblem({ timeoutMillis: -1 })).toMatch(/sync\.timeoutMillis: /)
+    expect(sessionProblem({ onTimeout: 'ignore' })).toMatch(/sync\.onTimeout: /)
+    expect(sessionProblem({ replica: 1 })).toMatch(/sync: unknown key "replica"/)
+    expect(sessionProblem({ timeoutMs: 1, timeoutMillis: 2 })).toMatch(/sync\.timeoutMs: is the old name/)
   })
 })

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ConsistencyScope } from '../../src/consistency/consistency-scope.js'
+import type { ConsistencyToken } from '../../src/consistency/token.js'
+import type { ClusterEvents } from '../../src/events/cluster-events.js'
+import { type AssembledCluster, assembledCluster, read } from '../support/assembled-cluster.js'
+
+const MAX_WAIT_MILLIS = 400
+const statement = read('select 1')
+
+let c: AssembledCluster
+const staleTokens: ClusterEvents['stale-token'][] = []
+const fallbacks: ClusterEvents['fallback'][] = []
+
+beforeAll(async () => {
+  c = await assembledCluster({
+    cluster: { replicas: 1 },
+    config: { consistency: { maxWaitMillis: MAX_WAIT_MILLIS, scope: 'session' } },
+  })
+  await c.cluster.primary.query('create table notes (id serial primary key, body text)')
+  c.parts.events.on('stale-token', (e) => staleTokens.push(e))
+  c.parts.events.on('fallback', (e) => fallbacks.push(e))
+})
+afterAll(() => c?.close())
+
+/** A write on the primary, and the token a capture after it takes. */
+async function writeAndCapture(): Promise<ConsistencyToken> {
+  await c.cluster.primary.query(`insert into notes (body) values ('x')`)
+  return c.node('pg1').sampler.sample()
+}
+
+describe('ReadPlanner (real cluster)', () => {
+  it('sends a read with no token to a replica, without waiting', async () => {
+    const { planner } = c.parts
+    expect(planner.now(statement, undefined, undefined, undefined)).toBe(c.node('pg2'))
+    expect(await planner.plan(statement, new ConsistencyScope(), undefined, undefined)).toBe(c.node('pg2'))
+  })
+
+  it('waits up to maxWaitMillis for a replica that has not replayed the token, then reads from the primary', async () => {
+    const { planner, counters } = c.parts
+    const replica = c.cluster.replicas[0]!
+    await replica.pauseReplay()
+    try {
+      const scope = new ConsistencyScope({ token: await writeAndCapture() })
+      const before = { ...counters, fallbacks: { ...counters.fallbacks } }
+      fallbacks.length = 0
+      // The cached position says "not yet": the answer needs a wait.
+      expect(planner.now(statement, scope, undefined, undefined)).toBeUndefined()
+      const started = Date.now()
+      const node = await planner.plan(statement, scope, undefined, undefined)
+      expect(node).toBe(c.node('pg1'))
+      expect(Date.now() - started).toBeGreaterThanOrEqual(MAX_WAIT_MILLIS - 20)
+      expect(counters.fallbacks['not-caught-up']).toBe(before.fallbacks['not-caught-up'] + 1)
+      expect(counters.replayWaits).toBe(before.replayWaits + 1)
+      expect(counters.replayWaitsSatisfied).toBe(before.replayWaitsSatisfied)
+      expect(fallbacks).toEqual([{ reason: 'not-caught-up', statement: 'select 1' }])
+
+      await replica.resumeReplay()
+      // Replay goes on: within the wait, the replica has the write.
+      expect(await planner.plan(statement, scope, undefined, undefined)).toBe(c.node('pg2'))
+      expect(counters.replayWaitsSatisfied).toBe(before.replayWaitsSatisfied + 1)
+      // And the position it was seen at is cached: the next read need not wait.
+      expect(planner.now(statement, scope, undefined, undefined)).toBe(c.node('pg2'))
+    } finally {
+      await replica.resumeReplay()
+    }
+  })
+
+  it("reads a forged token beyond the primary's position from the primary, as an 'unreachable' stale token, without waiting", async () => {
+    const { planner, counters } = c.parts
+    const real = await writeAndCapture()
+    const forged: ConsistencyToken = { ...real, lsn: real.lsn + (1n << 32n) }
+    staleTokens.length = 0
+    const waits = counters.replayWaits
+    const stale = counters.staleTokens
+    const node = await planner.plan(statement, new ConsistencyScope({ token: forged }), undefined, undefined)
+    expect(node).toBe(c.node('pg1'))
+    expect(staleTokens).toEqual([
+      { reason: 'unreachable', token: `${real.systemId}/${real.timeline}`, statement: 'select 1' },
+    ])
+    expect(counters.staleTokens).toBe(stale + 1)
+    expect(counters.replayWaits).toBe(waits)
+  })
+
+  it("reads another system's token from the primary, as a 'system' stale token", async () => {
+    const { planner } = c.parts
+    const real = await writeAndCapture()
+    const scope = new ConsistencyScope({ token: { ...real, systemId: '12345', lsn: 1n } })
+    staleTokens.length = 0
+    expect(planner.now(statement, scope, undefined, undefined)).toBeUndefined()
+    expect(await planner.plan(statement, scope, undefined, undefined)).toBe(c.node('pg1'))
+    expect(staleTokens.map((e) => e.reason)).toEqual(['system'])
+  })
+
+  it("looks again before reading a token of a newer timeline from the primary, as 'newer'", async () => {
+    const { planner } = c.parts
+    const real = await writeAndCapture()
+    const probes = c.node('pg1').probes
+    staleTokens.length = 0
+    const scope = new ConsistencyScope({ token: { ...real, timeline: real.timeline + 1 } })
+    expect(await planner.plan(statement, scope, undefined, undefined)).toBe(c.node('pg1'))
+    expect(staleTokens.map((e) => e.reason)).toEqual(['newer'])
+    expect(c.node('pg1').probes).toBeGreaterThan(probes)
+  })
+})
