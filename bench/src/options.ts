@@ -17,8 +17,8 @@ const USAGE = `usage: pnpm bench [-- options]
   --repeats N        rounds per workload (default 30; 5 with --quick)
   --seconds S        length of each contender's turn (default 0.3; 0.2 with --quick)
   --only KEY,KEY     run only these workloads (e.g. point-read-c1,overhead-c1); the keys:
-                     point-read-c1 point-read-c16 mixed-c16 overhead-c1 ryw-think0
-                     ryw-think5ms write-c1 failover-follow failover-auto
+                     idle point-read-c1 point-read-c16 mixed-c16 overhead-c1 ryw-think0
+                     ryw-think5ms web-c16 write-c1 failover-follow failover-auto
   --no-pgpool        leave pgpool-II out
   --source           run Causeway through tsx from its sources (adds tsx's keepNames cost)`
 

@@ -43,6 +43,11 @@ export function causeway(
       const status = dialect.cluster.status()
       return {
         ...Object.fromEntries(status.nodes.map((n) => [`served.${n.name}`, n.served])),
+        // Read at the start and end of each turn: statements Causeway sent on its own
+        // (probes, captures, polls), and reads that carried a freshness check.
+        ...Object.fromEntries(status.nodes.map((n) => [`ownStatements.${n.name}`, n.ownStatements])),
+        ...Object.fromEntries(status.nodes.map((n) => [`freshnessChecks.${n.name}`, n.freshnessChecks])),
+        ...Object.fromEntries(status.nodes.map((n) => [`freshnessMisses.${n.name}`, n.freshnessMisses])),
         ...Object.fromEntries(Object.entries(status.fallbacks).map(([k, v]) => [`fallback.${k}`, v])),
         replayWaits: status.replayWaits,
         replayWaitsSatisfied: status.replayWaitsSatisfied,

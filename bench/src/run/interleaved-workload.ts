@@ -4,9 +4,10 @@ import { quantile, round, Samples, type Spread, spread } from '../stats.js'
 import type { Workload } from '../workloads/workload.js'
 import type { BenchContext } from './bench-context.js'
 import { measurePhase, type PhaseOptions, type PhaseResult } from './measure-phase.js'
+import { CounterWindows } from './node-statements.js'
 import type { Operation } from './operation.js'
 import type { Target } from './target.js'
-import type { ContenderFigures, WorkloadResult } from './workload-result.js'
+import type { ContenderFigures, LatencyFigures, NodeStatements, WorkloadResult } from './workload-result.js'
 
 /** Runs one contender's turn: what `measurePhase` does for a workload of one repeated operation. */
 export type TurnRunner = (contender: Contender, options: PhaseOptions) => Promise<PhaseResult>
@@ -68,9 +69,18 @@ async function runInterleaved(spec: InterleavedSpec, context: BenchContext): Pro
   for (const key of keys) await phase(key, plan.warmupMillis)
   const before = new Map(keys.map((key) => [key, context.contenders.get(key)!.counters?.()]))
   const turns = new Map<ContenderKey, PhaseResult[]>(keys.map((key) => [key, []]))
+  // Counters read at the start and end of each turn: a contender's own statements
+  // per second are taken over its turns only, not while the others run theirs.
+  const windows = new Map(keys.map((key) => [key, new CounterWindows()]))
   for (let round = 0; round < repeats; round++) {
     const order = keys.map((_, i) => keys[(i + round) % keys.length]!)
-    for (const key of order) turns.get(key)!.push(await phase(key, plan.phaseMillis))
+    for (const key of order) {
+      const contender = context.contenders.get(key)!
+      const turnStart = performance.now()
+      const counters = contender.counters?.()
+      turns.get(key)!.push(await phase(key, plan.phaseMillis))
+      windows.get(key)!.add(counters, contender.counters?.(), performance.now() - turnStart)
+    }
     log(`${spec.key}: round ${round + 1}/${repeats} (${order.join(' ')})`)
   }
 
@@ -79,20 +89,28 @@ async function runInterleaved(spec: InterleavedSpec, context: BenchContext): Pro
     const counters = delta(before.get(key), context.contenders.get(key)!.counters?.())
     contenders[key] = figures(context.contenders.get(key)!.label, turns.get(key)!, counters)
   }
+  const nodeStatements: Partial<Record<ContenderKey, NodeStatements[]>> = {}
+  for (const key of keys) {
+    const counted = windows.get(key)!.nodeStatements(context.addresses)
+    if (counted) nodeStatements[key] = counted
+  }
   const ratios: Record<string, Spread> = {}
+  const p99Ratios: Record<string, Spread> = {}
+  const readRatios: Record<string, Spread> = {}
   const throughputRatios: Record<string, Spread> = {}
   const cpuRatios: Record<string, Spread> = {}
   for (const [x, y] of spec.ratios) {
     const xs = contenders[x]?.repeats
     const ys = contenders[y]?.repeats
     if (!xs || !ys) continue
-    ratios[`${x}/${y}`] = roundSpread(spread(xs.map((turn, i) => turn.medianUs / ys[i]!.medianUs)))
-    throughputRatios[`${x}/${y}`] = roundSpread(
-      spread(xs.map((turn, i) => turn.opsPerSec / ys[i]!.opsPerSec)),
-    )
-    cpuRatios[`${x}/${y}`] = roundSpread(
-      spread(xs.map((turn, i) => turn.clientCpuUsPerOp / ys[i]!.clientCpuUsPerOp)),
-    )
+    const pair = `${x}/${y}`
+    const paired = (figure: (turn: ContenderFigures['repeats'][number]) => number) =>
+      roundSpread(spread(xs.map((turn, i) => figure(turn) / figure(ys[i]!))))
+    ratios[pair] = paired((turn) => turn.medianUs)
+    p99Ratios[pair] = paired((turn) => turn.p99Us)
+    if (xs[0]?.readMedianUs !== undefined) readRatios[pair] = paired((turn) => turn.readMedianUs!)
+    throughputRatios[pair] = paired((turn) => turn.opsPerSec)
+    cpuRatios[pair] = paired((turn) => turn.clientCpuUsPerOp)
   }
   const result: WorkloadResult = {
     key: spec.key,
@@ -102,11 +120,14 @@ async function runInterleaved(spec: InterleavedSpec, context: BenchContext): Pro
     phaseMillis: plan.phaseMillis,
     contenders,
     ratios,
+    p99Ratios,
+    ...(Object.keys(readRatios).length > 0 ? { readRatios } : {}),
     throughputRatios,
     cpuRatios,
     skipped,
     loadAverage: { start: loadStart, end: loadAverage() },
     targets: [],
+    ...(Object.keys(nodeStatements).length > 0 ? { nodeStatements } : {}),
   }
   return { ...result, targets: (spec.targets ?? []).map((target) => target(result)) }
 }
@@ -143,6 +164,7 @@ function figures(
         p99Us: round(quantile(s, 0.99), 1),
         opsPerSec: round(s.length / (turn.elapsedMillis / 1000), 0),
         clientCpuUsPerOp: round(turn.cpuMicros / s.length, 1),
+        ...(turn.readLatencies ? { readMedianUs: round(quantile(turn.readLatencies.sorted(), 0.5), 1) } : {}),
       }
     }),
     ...(counters ? { counters } : {}),
@@ -150,20 +172,28 @@ function figures(
   }
 }
 
-/** The writes and stale reads of read-your-writes turns; nothing for other turns. */
-function writeFigures(turns: readonly PhaseResult[]): Pick<ContenderFigures, 'writes' | 'staleReads'> {
+/**
+ * The writes and stale reads of read-your-writes turns, and the reads of web
+ * requests; nothing for other turns.
+ */
+function writeFigures(
+  turns: readonly PhaseResult[],
+): Pick<ContenderFigures, 'writes' | 'reads' | 'staleReads'> {
   if (!turns.some((turn) => turn.writeLatencies)) return {}
-  const all = new Samples()
-  for (const turn of turns) if (turn.writeLatencies) all.append(turn.writeLatencies)
-  const s = all.sorted()
+  const reads = latencyFigures(turns.map((turn) => turn.readLatencies))
   return {
-    writes: {
-      medianUs: round(quantile(s, 0.5), 1),
-      p99Us: round(quantile(s, 0.99), 1),
-      operations: s.length,
-    },
+    writes: latencyFigures(turns.map((turn) => turn.writeLatencies))!,
+    ...(reads ? { reads } : {}),
     staleReads: turns.reduce((sum, turn) => sum + (turn.staleReads ?? 0), 0),
   }
+}
+
+function latencyFigures(samples: readonly (Samples | undefined)[]): LatencyFigures | undefined {
+  if (!samples.some(Boolean)) return undefined
+  const all = new Samples()
+  for (const s of samples) if (s) all.append(s)
+  const s = all.sorted()
+  return { medianUs: round(quantile(s, 0.5), 1), p99Us: round(quantile(s, 0.99), 1), operations: s.length }
 }
 
 function delta(

@@ -17,6 +17,8 @@ export interface PhaseResult {
   readonly cpuMicros: number
   /** Read-your-writes turns: `latencies` are the reads, and these the writes before them, in µs. */
   readonly writeLatencies?: Samples
+  /** Web requests: `latencies` are the whole requests, and these every read within them, in µs. */
+  readonly readLatencies?: Samples
   /** Read-your-writes turns: reads that did not see the session's own write. */
   readonly staleReads?: number
 }
@@ -64,16 +66,19 @@ export async function measurePhase(
       }
     }
   }
-  await Promise.all(
-    Array.from({ length: options.concurrency }, (_, i) => worker(0x9e3779b9 ^ ((i + 1) * 2654435761))),
-  )
+  await Promise.all(Array.from({ length: options.concurrency }, (_, i) => worker(workerSeed(i))))
   const elapsedMillis = performance.now() - started
   const { user, system } = process.cpuUsage(cpu)
   return { latencies, elapsedMillis, reads, replicaReads, errors, firstError, cpuMicros: user + system }
 }
 
+/** Worker `i`'s seed: worker i draws the same keys whichever contender it runs for. */
+export function workerSeed(i: number): number {
+  return 0x9e3779b9 ^ ((i + 1) * 2654435761)
+}
+
 /** A small, fast, seeded PRNG in [0, 1): the same key sequence for every contender. */
-function xorshift(seed: number): () => number {
+export function xorshift(seed: number): () => number {
   let state = seed >>> 0 || 1
   return () => {
     state ^= state << 13

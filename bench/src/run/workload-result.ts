@@ -23,6 +23,8 @@ export interface ContenderFigures {
     readonly p99Us: number
     readonly opsPerSec: number
     readonly clientCpuUsPerOp: number
+    /** `web-c16` only: the turn's median read latency (`medianUs` is then the request's). */
+    readonly readMedianUs?: number
   }[]
   /** What the contender counted about itself during the workload (Causeway's routing counters). */
   readonly counters?: Readonly<Record<string, number>>
@@ -30,9 +32,41 @@ export interface ContenderFigures {
    * Read-your-writes workloads only: the writes, each followed by a read of its row
    * (`medianUs`, `p99Us`, `opsPerSec` and `operations` above are then the reads).
    */
-  readonly writes?: { readonly medianUs: number; readonly p99Us: number; readonly operations: number }
+  readonly writes?: LatencyFigures
+  /**
+   * `web-c16` only: every read of every request (`medianUs`, `p99Us`, `opsPerSec`
+   * and `operations` above are then the whole requests).
+   */
+  readonly reads?: LatencyFigures
   /** Read-your-writes workloads only: reads that missed the session's own write (row missing or wrong). */
   readonly staleReads?: number
+}
+
+/** The latency of one kind of statement within a composite operation, in µs. */
+export interface LatencyFigures {
+  readonly medianUs: number
+  readonly p99Us: number
+  readonly operations: number
+}
+
+/**
+ * What a Causeway contender sent to one node during its own turns (or, at idle,
+ * during the idle window), from `cluster.status().nodes`: statements it sent on its
+ * own (probes, token captures, replay polls), and app reads that carried a
+ * replay-position check in their own flight (and how many of those found the
+ * server behind the token).
+ */
+export interface NodeStatements {
+  readonly node: string
+  readonly role: 'primary' | 'replica'
+  /** The time the counts were taken over. */
+  readonly seconds: number
+  readonly ownStatements: number
+  readonly freshnessChecks: number
+  readonly freshnessMisses: number
+  readonly ownStatementsPerSecond: number
+  readonly freshnessChecksPerSecond: number
+  readonly freshnessMissesPerSecond: number
 }
 
 /** A target's verdict. */
@@ -52,6 +86,10 @@ export interface WorkloadResult {
   readonly contenders: Partial<Record<ContenderKey, ContenderFigures>>
   /** Per pair `X/Y`: X's median latency over Y's, turn by turn (paired within a round). Below 1: X is faster. */
   readonly ratios: Readonly<Record<string, Spread>>
+  /** Per pair `X/Y`: X's p99 latency over Y's, turn by turn. */
+  readonly p99Ratios: Readonly<Record<string, Spread>>
+  /** `web-c16` only, per pair `X/Y`: X's median read latency over Y's, turn by turn. */
+  readonly readRatios?: Readonly<Record<string, Spread>>
   /** Per pair `X/Y`: X's throughput over Y's, turn by turn. Above 1: X is faster. */
   readonly throughputRatios: Readonly<Record<string, Spread>>
   /** Per pair `X/Y`: X's client CPU per operation over Y's, turn by turn. */
@@ -60,6 +98,13 @@ export interface WorkloadResult {
   /** The machine's 1-minute load average before and after; above the core count, expect wide spreads. */
   readonly loadAverage: { readonly start: number; readonly end: number }
   readonly targets: readonly TargetOutcome[]
+  /**
+   * Per Causeway contender (D, D0, Ds), per node: its own statements and freshness
+   * checks, counted over that contender's turns only and divided by their length.
+   */
+  readonly nodeStatements?: Partial<Record<ContenderKey, readonly NodeStatements[]>>
+  /** The idle workload only: how long D sat with no traffic (`nodeStatements.D` holds the counts). */
+  readonly idle?: { readonly seconds: number; readonly settleSeconds: number }
   /** Failover workloads only (they have no contenders): the timings of each trial. */
   readonly failover?: FailoverFigures
 }

@@ -68,6 +68,7 @@ export function failoverWorkload(mode: 'follow' | 'auto'): Workload {
         phaseMillis: 0,
         contenders: {},
         ratios: {},
+        p99Ratios: {},
         throughputRatios: {},
         cpuRatios: {},
         skipped: {},

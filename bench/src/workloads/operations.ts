@@ -37,6 +37,7 @@ export function mix(writeShare: number): Operation {
   return (db, random) => (random() < writeShare ? updateOne(db, random) : pointRead(db, random))
 }
 
-function randomId(random: () => number): number {
+/** A uniformly drawn id of a `bench_items` row. */
+export function randomId(random: () => number): number {
   return 1 + Math.floor(random() * ROWS)
 }

@@ -1,31 +1,68 @@
-import type { ContenderKey } from '../contenders/contender.js'
 import { RAILS_DELAY_MILLIS } from '../contenders/rails-policy.js'
 import { interleavedWorkload } from '../run/interleaved-workload.js'
 import { rywTurn } from '../run/ryw-turn.js'
-import type { Target } from '../run/target.js'
+import {
+  latencyRatioTarget,
+  noStaleReadsTarget,
+  ownStatementsTarget,
+  p99RatioTarget,
+  replicaShareTarget,
+  type Target,
+  throughputRatioTarget,
+} from '../run/target.js'
 import type { Workload } from './workload.js'
 
 /** Concurrent sessions, each writing then reading its own rows. */
 export const RYW_SESSIONS = 16
 
-/** The share of reads on replicas that D must reach once the think time exceeds the replication delay. */
-export const RYW_REPLICA_SHARE_TARGET = 0.9
+/**
+ * Statements Causeway may send each replica per second on its own (probes,
+ * captures, polls), per app process, under a read-your-writes workload (issue 9).
+ */
+export const RYW_OWN_STATEMENTS_PER_REPLICA = 10
+
+/** Issue 9's bounds for one think time; a bound left out is not a target there. */
+export interface RywGoals {
+  /** D/R median read latency, at most. */
+  readonly p50: number
+  /** D/R p99 read latency, at most. */
+  readonly p99?: number
+  /** D/R reads per second, at least. */
+  readonly throughput?: number
+  /** D's share of reads on replicas, at least (0–1). */
+  readonly replicaShare?: number
+}
 
 /**
- * Read-your-writes (issue 6): 16 sessions, each looping "insert a row, wait
+ * Read-your-writes (issues 6 and 9): 16 sessions, each looping "insert a row, wait
  * `thinkMillis`, read it back by id". A, plain Kysely on the primary, is never
  * stale and never on a replica; B, kysely-replication, reads replicas whatever they
  * have (its stale reads are counted); R sends a session's reads to the primary for
  * 2 s after its last write, as Rails does; D is Causeway with its defaults, each
  * worker's loop in one `cluster.session()`.
  *
- * Targets: D has no stale read; and when the think time exceeds the replication
- * delay (`replicaTarget`), D serves at least 90% of the reads from replicas.
+ * Targets: D has 0 stale reads and the read-latency and throughput ratios against R
+ * in `goals`, and sends each replica at most 10 statements a second of its own.
  */
-export function readYourWritesWorkload(thinkMillis: number, replicaTarget: boolean): Workload {
+export function readYourWritesWorkload(thinkMillis: number, goals: RywGoals): Workload {
   const key = `ryw-think${thinkMillis === 0 ? '0' : `${thinkMillis}ms`}`
-  const targets: Target[] = [noStaleReads(key, 'D')]
-  if (replicaTarget) targets.push(replicaShare(key, 'D', RYW_REPLICA_SHARE_TARGET))
+  const targets: Target[] = [
+    latencyRatioTarget('D/R', goals.p50, `${key}: D/R read latency ≤ ${goals.p50.toFixed(2)} (p50)`),
+  ]
+  if (goals.p99 !== undefined)
+    targets.push(p99RatioTarget('D/R', goals.p99, `${key}: D/R read latency ≤ ${goals.p99} (p99)`))
+  if (goals.throughput !== undefined)
+    targets.push(throughputRatioTarget('D/R', goals.throughput, `${key}: reads/s ≥ ${goals.throughput}× R`))
+  if (goals.replicaShare !== undefined) targets.push(replicaShareTarget(key, 'D', goals.replicaShare))
+  targets.push(
+    noStaleReadsTarget(key, 'D'),
+    ownStatementsTarget(
+      key,
+      'D',
+      RYW_OWN_STATEMENTS_PER_REPLICA,
+      `${key}: ≤ ${RYW_OWN_STATEMENTS_PER_REPLICA} own statements per replica per second (D, one process)`,
+    ),
+  )
   return interleavedWorkload({
     key,
     title:
@@ -44,32 +81,4 @@ export function readYourWritesWorkload(thinkMillis: number, replicaTarget: boole
     turn: rywTurn(thinkMillis),
     targets,
   })
-}
-
-function noStaleReads(key: string, contender: ContenderKey): Target {
-  const target = `${key}: ${contender} has no stale read`
-  return (result) => {
-    const figures = result.contenders[contender]
-    if (!figures) return { target, status: 'SKIP', detail: result.skipped[contender] ?? 'not measured' }
-    const stale = figures.staleReads ?? 0
-    return {
-      target,
-      status: stale === 0 ? 'PASS' : 'MISS',
-      detail: `${stale.toLocaleString('en-US')} stale of ${figures.operations.toLocaleString('en-US')} reads`,
-    }
-  }
-}
-
-function replicaShare(key: string, contender: ContenderKey, bound: number): Target {
-  const target = `${key}: ${contender} serves ≥ ${bound * 100}% of reads from replicas`
-  return (result) => {
-    const share = result.contenders[contender]?.replicaReadShare
-    if (share === undefined)
-      return { target, status: 'SKIP', detail: result.skipped[contender] ?? 'not measured' }
-    return {
-      target,
-      status: share >= bound ? 'PASS' : 'MISS',
-      detail: `${(share * 100).toFixed(1)}% of reads on replicas ≥ ${bound * 100}%`,
-    }
-  }
 }
