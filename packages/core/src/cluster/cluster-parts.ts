@@ -3,6 +3,7 @@ import type { NodeConfig } from '../config/node-config.js'
 import { CheckoutWatch } from '../connection/checkout-watch.js'
 import type { ConnectionParts } from '../connection/connection-parts.js'
 import { WriteCapture } from '../connection/write-capture.js'
+import { CapturePacer } from '../consistency/capture-pacer.js'
 import { ScopeContext } from '../consistency/scope-context.js'
 import type { TokenSecrets } from '../consistency/token.js'
 import { CausewayError } from '../errors/causeway-error.js'
@@ -22,12 +23,20 @@ import { registerSecret } from '../util/redact.js'
 import { createNode } from './create-node.js'
 import { closeNode, NodeRegistry } from './node-registry.js'
 
+/**
+ * The pace of eager token captures: at most one per this gap per process, so a
+ * stream of writes costs the primary one small query per gap. A read sent within
+ * the gap after a write goes to the primary; one sent later finds its token.
+ */
+const CAPTURE_GAP_MILLIS = 2
+
 /** Every part of a running cluster, wired together once by {@link assembleCluster}. */
 export interface ClusterParts extends ConnectionParts {
   readonly config: ResolvedConfig
   readonly nodes: NodeRegistry
   readonly waiter: ReplayWaiter
   readonly autoFailover: AutoFailover | undefined
+  readonly pacer: CapturePacer
   /** Secrets that sign and verify tokens, when `consistency.tokenSecret` is set. */
   readonly secrets: TokenSecrets | undefined
   /** Builds a node from its config, wired to this cluster's monitor (not yet registered). */
@@ -113,13 +122,16 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
     counters,
     events,
     maxWaitMillis: config.consistency.maxWaitMillis,
+    captureOnRead: config.consistency.capture === 'lazy',
   })
+  const pacer = new CapturePacer(CAPTURE_GAP_MILLIS)
   const writes = new WriteCapture({
     topology,
     waiter,
     events,
     counters,
     capture: config.consistency.capture,
+    pacer,
     sync: config.sync,
     replicas,
   })
@@ -135,6 +147,7 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
     writes,
     waiter,
     autoFailover,
+    pacer,
     checkouts,
     scopes: new ScopeContext(config.consistency.scope === 'process'),
     writeWaitMillis: config.writeWaitMillis,
@@ -153,6 +166,7 @@ export async function closeCluster(parts: ClusterParts): Promise<void> {
   parts.topology.wake()
   parts.monitor.stop()
   parts.waiter.stop()
+  parts.pacer.stop()
   await parts.autoFailover?.stop()
   const results = await Promise.allSettled(parts.nodes.all.map(closeNode))
   parts.events.clear()

@@ -26,21 +26,28 @@ export async function mirror(
   const targets = replicas.filter((node) => node.role === 'replica' && node.routable)
   const required = sync.replicas === 'all' ? targets.length : sync.replicas
   const mirrored: string[] = []
-  if (required > 0) {
+  if (required > 0 && targets.length >= required) {
+    // Waits still running once enough replicas have it (or all have answered) are
+    // called off, so that none holds a timer after the write returned.
+    const done = new AbortController()
     await new Promise<void>((resolve) => {
       let pending = targets.length
-      if (pending < required) resolve()
       for (const node of targets) {
         const ready = node.hasReplayed(token)
           ? Promise.resolve(node)
-          : waiter.waitForAny([node], token.lsn, sync.timeoutMillis)
-        void ready.then((done) => {
-          if (done) mirrored.push(node.name)
+          : waiter.waitForAny([node], token.lsn, sync.timeoutMillis, done.signal)
+        void ready.then((caughtUp) => {
+          if (caughtUp) mirrored.push(node.name)
           pending--
           if (mirrored.length >= required || pending === 0) resolve()
         })
       }
     })
+    done.abort()
+  } else {
+    // Fewer routable replicas than required: the wait cannot succeed. Only those
+    // already known to have the write count.
+    for (const node of targets) if (node.hasReplayed(token)) mirrored.push(node.name)
   }
   const timedOut = mirrored.length < required
   if (timedOut) {

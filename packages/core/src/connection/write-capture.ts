@@ -1,4 +1,5 @@
 import type { ResolvedSync } from '../config/config-schema.js'
+import type { CapturePacer } from '../consistency/capture-pacer.js'
 import type { ConsistencyScope, Recovery } from '../consistency/consistency-scope.js'
 import type { ConsistencyToken } from '../consistency/token.js'
 import { MirrorTimeoutError, WriteOutcomeUnknownError } from '../errors/causeway-error.js'
@@ -18,6 +19,8 @@ export interface WriteCaptureParts {
   readonly counters: Counters
   /** `consistency.capture`: at once in the background, or when the scope next needs its token. */
   readonly capture: 'lazy' | 'eager'
+  /** Captures eager tokens, paced. */
+  readonly pacer: CapturePacer
   /** The cluster's `sync` setting, which a session may override. */
   readonly sync: ResolvedSync | undefined
   /** Every node but the primary. */
@@ -36,6 +39,7 @@ export class WriteCapture {
   readonly #events: EventHub
   readonly #counters: Counters
   readonly #eager: boolean
+  readonly #pacer: CapturePacer
   readonly #sync: ResolvedSync | undefined
   readonly #replicas: () => readonly DbNode[]
 
@@ -45,6 +49,7 @@ export class WriteCapture {
     this.#events = parts.events
     this.#counters = parts.counters
     this.#eager = parts.capture === 'eager'
+    this.#pacer = parts.pacer
     this.#sync = parts.sync
     this.#replicas = parts.replicas
   }
@@ -64,8 +69,8 @@ export class WriteCapture {
       capture.catch(() => {})
       await this.#mirror(sync, capture)
     } else if (scope) {
-      if (this.#eager) void scope.capture(node.sampler.sample())
-      else scope.captureLater(node.sampler)
+      scope.captureLater(node.sampler)
+      if (this.#eager) this.#pacer.schedule(scope)
     }
   }
 

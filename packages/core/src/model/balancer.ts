@@ -11,7 +11,9 @@ export interface Candidate {
 
 /**
  * A user's balancer: returns the index of the chosen candidate. Called only with
- * two or more candidates. An out-of-range answer falls back to the first.
+ * two or more candidates. An out-of-range answer falls back to the first. The
+ * array is reused from read to read (no allocation per read): read it during the
+ * call, do not keep it.
  *
  * @example
  * const preferLocal: BalancerFunction = (candidates) =>

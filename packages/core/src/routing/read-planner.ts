@@ -35,6 +35,11 @@ export interface ReadPlannerParts {
    * have straight to the primary; otherwise such a replica is tried.
    */
   readonly maxWaitMillis: number
+  /**
+   * Whether a read starts its scope's deferred captures (`consistency.capture:
+   * 'lazy'`); with `'eager'`, the pacer does, and a read does not add a capture.
+   */
+  readonly captureOnRead: boolean
 }
 
 /**
@@ -61,6 +66,7 @@ export class ReadPlanner {
   readonly #counters: Counters
   readonly #events: EventHub
   readonly #maxWaitMillis: number
+  readonly #captureOnRead: boolean
   /** A token from the primary of the moment: covers any write acknowledged before it was taken. */
   readonly #sampleCurrentPrimary: Recovery
   /** Why the last {@link #route} found no replica. */
@@ -76,6 +82,7 @@ export class ReadPlanner {
     this.#counters = parts.counters
     this.#events = parts.events
     this.#maxWaitMillis = parts.maxWaitMillis
+    this.#captureOnRead = parts.captureOnRead
     this.#sampleCurrentPrimary = async () => this.#topology.primary?.sampler.sample()
   }
 
@@ -92,9 +99,12 @@ export class ReadPlanner {
     tried: ReadonlySet<DbNode> | undefined,
   ): DbNode | undefined {
     if (scope !== undefined) {
-      // Lazy capture: the scope's writes are captured now, and this read does not wait.
-      if (scope.deferred) scope.settle()
-      if (scope.pending) return this.#fallbackNow('capture-pending', statement)
+      // The scope's writes have no token yet: the primary has them. Lazy capture
+      // starts capturing them now, for the reads after this one.
+      if (scope.deferred || scope.pending) {
+        if (this.#captureOnRead) scope.settle()
+        return this.#fallbackNow('capture-pending', statement)
+      }
       if (scope.primaryOnly) {
         scope.recover(RECOVER_EVERY_MILLIS, this.#sampleCurrentPrimary)
         return this.#fallbackNow('not-caught-up', statement)
@@ -119,8 +129,10 @@ export class ReadPlanner {
     tried: ReadonlySet<DbNode> | undefined,
   ): Promise<DbNode> {
     if (scope !== undefined) {
-      if (scope.deferred) scope.settle()
-      if (scope.pending) return this.#fallback('capture-pending', statement)
+      if (scope.deferred || scope.pending) {
+        if (this.#captureOnRead) scope.settle()
+        return this.#fallback('capture-pending', statement)
+      }
       if (scope.primaryOnly) {
         scope.recover(RECOVER_EVERY_MILLIS, this.#sampleCurrentPrimary)
         return this.#fallback('not-caught-up', statement)

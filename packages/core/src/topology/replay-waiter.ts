@@ -51,10 +51,16 @@ export class ReplayWaiter {
 
   /**
    * Resolves with the first of `nodes` seen at or past `lsn`, or undefined when
-   * `maxWaitMillis` passes first.
+   * `maxWaitMillis` passes first or `signal` aborts.
    */
-  waitForAny(nodes: readonly DbNode[], lsn: Lsn, maxWaitMillis: number): Promise<DbNode | undefined> {
+  waitForAny(
+    nodes: readonly DbNode[],
+    lsn: Lsn,
+    maxWaitMillis: number,
+    signal?: AbortSignal,
+  ): Promise<DbNode | undefined> {
     return new Promise((resolve) => {
+      if (signal?.aborted) return resolve(undefined)
       const entries: [DbNode, Waiter][] = []
       let done = false
       const finish = (node: DbNode | undefined) => {
@@ -67,6 +73,7 @@ export class ReplayWaiter {
       // Not unref'd: a caller awaits this, and it is bounded. Only background
       // timers (the health probes) may let the process exit under them.
       const timer = setTimeout(() => finish(undefined), maxWaitMillis)
+      signal?.addEventListener('abort', () => finish(undefined), { once: true })
       for (const node of nodes) {
         const waiter: Waiter = { lsn, resolve: finish }
         entries.push([node, waiter])
