@@ -14,6 +14,7 @@ export type CausewayErrorCode =
   | 'UNKNOWN_NODE'
   | 'FAILOVER_FAILED'
   | 'TRANSACTION_STATE'
+  | 'REPLAY_CHECK_FAILED'
 
 /**
  * The one error class of Causeway, for failures of Causeway's own making: no
