@@ -213,7 +213,10 @@ class ReplayCheckedFlight implements pg.Submittable {
   }
 
   handleDataRow(message: { fields: (string | null)[] }): void {
-    if (!this.#inCheck) return this.#read.handleDataRow(message)
+    if (!this.#inCheck) {
+      this.#read.handleDataRow(message)
+      return
+    }
     this.#position = message.fields[0] ?? null
     this.#isolation = message.fields[1] ?? null
   }
@@ -235,7 +238,7 @@ class ReplayCheckedFlight implements pg.Submittable {
     this.#read.handleCopyData(message, connection)
   }
 
-  handleError(error: Error, connection: pg.Connection): void {
+  handleError(error: Error): void {
     if (this.#syncsLeft > 0 && isErrorResponse(error)) {
       // The server skips to the next Sync and answers ReadyForQuery; with a Sync
       // each, the read still runs after a failed check. Keep the answers coming here.
@@ -260,9 +263,9 @@ class ReplayCheckedFlight implements pg.Submittable {
       this.#hold()
       return
     }
-    if (this.#checkError) return this.#settle(this.#failure()!)
-    if (this.#readError) return this.#read.handleError(this.#readError, connection)
-    this.#read.handleReadyForQuery(connection)
+    if (this.#checkError) this.#settle(this.#failure()!)
+    else if (this.#readError) this.#read.handleError(this.#readError, connection)
+    else this.#read.handleReadyForQuery(connection)
   }
 
   /**
