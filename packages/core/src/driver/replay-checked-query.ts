@@ -170,6 +170,8 @@ class ReplayCheckedFlight implements pg.Submittable {
   #statusAfterCheck: ReturnType<pg.ClientBase['getTransactionStatus']> = null
   #checkError: Error | undefined
   #readError: Error | undefined
+  /** A FATAL or PANIC error: the server ends the session, whatever part was running. */
+  #fatal: Error | undefined
   #settled = false
 
   constructor(client: pg.ClientBase, sql: string, values: readonly unknown[], sync: ReplayCheckSync) {
@@ -241,8 +243,11 @@ class ReplayCheckedFlight implements pg.Submittable {
   handleError(error: Error): void {
     if (this.#syncsLeft > 0 && isErrorResponse(error)) {
       // The server skips to the next Sync and answers ReadyForQuery; with a Sync
-      // each, the read still runs after a failed check. Keep the answers coming here.
-      if (this.#inCheck) {
+      // each, the read still runs after a failed check. Keep the answers coming here
+      // (and, after a FATAL one, pg's connection error, which settles the flight).
+      if (isFatal(error)) {
+        this.#fatal = error
+      } else if (this.#inCheck) {
         this.#checkError = error
         this.#inCheck = false
       } else {
@@ -253,7 +258,7 @@ class ReplayCheckedFlight implements pg.Submittable {
     }
     // Not an answer of the server: the connection is gone, or `query_timeout`
     // fired (pg then still routes the flight's answers here, as for its own Query).
-    this.#settle(this.#failure() ?? error)
+    this.#settle(this.#fatal ?? this.#failure() ?? error)
   }
 
   handleReadyForQuery(connection: pg.Connection): void {
@@ -305,6 +310,12 @@ class ReplayCheckedFlight implements pg.Submittable {
     this.#settled = true
     this.callback?.(error, value)
   }
+}
+
+/** An error that ends the session (the server closes the connection after it): not the check's or the read's own failure. */
+function isFatal(error: Error): boolean {
+  const severity = (error as { severity?: unknown }).severity
+  return severity === 'FATAL' || severity === 'PANIC'
 }
 
 /** An ErrorResponse parsed by pg-protocol (a `DatabaseError` named `'error'`), as opposed to pg's own errors. */

@@ -245,9 +245,10 @@ describe('errors', () => {
 
     it(`a connection lost mid-flight rejects with the connection's error (sync: ${sync})`, async () => {
       const client = await connect(replicaUrl())
+      const { pid } = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!
       const killed = rejection(replayCheckedQuery(client, 'select pg_sleep(5)', [], { sync }))
       await new Promise((resolve) => setTimeout(resolve, 100))
-      await cluster.replicas[0]!.query('select pg_terminate_backend($1)', [client.processID])
+      await cluster.replicas[0]!.query('select pg_terminate_backend($1)', [pid])
       expect(await killed).toMatchObject({ code: '57P01' }) // as pg's own Query reports it
 
       const dropped = await connect(replicaUrl())
