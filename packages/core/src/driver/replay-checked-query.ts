@@ -18,8 +18,9 @@ export type ReplayCheckSync = 'each' | 'once'
 /** Options of {@link replayCheckedQuery}. */
 export interface ReplayCheckedQueryOptions {
   /**
-   * Default `'once'`: one flush and one wake-up fewer than `'each'`, measured at
-   * 1.15–1.24× a plain point read against 1.26–1.55× (bench/src/micro, c16 and c1).
+   * Default `'once'`: the server flushes at every Sync, so `'each'` answers in two
+   * packets and wakes the client twice. Measured against a plain point read
+   * (bench/src/micro, c16 and c1): `'once'` 1.18× and 1.28×, `'each'` 1.31× and 1.59×.
    * It never gives a false proof under another isolation level: the check reports
    * the isolation of the transaction the read runs in, and `replayLsn` is then
    * `undefined`. Choose `'each'` where sessions default to REPEATABLE READ or
