@@ -2,6 +2,7 @@ import type { ResolvedConfig } from '../config/config-schema.js'
 import type { NodeConfig } from '../config/node-config.js'
 import { CheckoutWatch } from '../connection/checkout-watch.js'
 import type { ConnectionParts } from '../connection/connection-parts.js'
+import { ProvenPositions } from '../connection/proven-positions.js'
 import { WriteCapture } from '../connection/write-capture.js'
 import { CapturePacer } from '../consistency/capture-pacer.js'
 import { ScopeContext } from '../consistency/scope-context.js'
@@ -145,6 +146,8 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
     primaries,
     planner,
     writes,
+    proofs: new ProvenPositions(),
+    reuseProofs: config.consistency.reuseProofs,
     waiter,
     autoFailover,
     pacer,

@@ -84,6 +84,16 @@ export interface ClusterConfig {
     /** While synchronous mirroring (`sync`) waits, replica positions are re-read this often. Default 5 ms. */
     readonly replayPollMillis?: number
     /**
+     * Whether a replay position proven on one connection serves later reads on any
+     * connection to the same server (default `true`), so that most reads need no
+     * check of their own. Set `false` behind a pooler that may send two statements
+     * of one client connection to different servers (PgBouncer transaction pooling
+     * over several hosts, pgpool-II load balancing): every read with a token then
+     * carries its own check. A balancer per connection (HAProxy, DNS round robin, a
+     * cloud reader endpoint) needs nothing.
+     */
+    readonly reuseProofs?: boolean
+    /**
      * Signs the tokens `token()` hands out (HMAC-SHA256), and refuses tokens that
      * are unsigned or altered (`TOKEN_INVALID`; `sessionHandler` answers 400). A
      * token comes back from clients, so without a secret a client can send any

@@ -88,6 +88,7 @@ export const clusterConfigSchema = z
         capture: z.enum(['lazy', 'eager']).default('eager'),
         maxWaitMillis: millis.default(50),
         replayPollMillis: z.number().int().min(1).default(5),
+        reuseProofs: z.boolean().default(true),
         tokenSecret: z.union([secret, z.array(secret).min(1)]).optional(),
       })
       .strict()

@@ -6,6 +6,7 @@ import type { PrimaryFinder } from '../health/primary-finder.js'
 import type { ReadPlanner } from '../routing/read-planner.js'
 import type { Topology } from '../topology/topology.js'
 import type { CheckoutWatch } from './checkout-watch.js'
+import type { ProvenPositions } from './proven-positions.js'
 import type { WriteCapture } from './write-capture.js'
 
 /**
@@ -24,6 +25,10 @@ export interface ConnectionParts {
   readonly monitor: HealthMonitor
   /** Token capture and mirroring after a write. */
   readonly writes: WriteCapture
+  /** Replay positions proven per server by the checks in reads' flights. */
+  readonly proofs: ProvenPositions
+  /** `consistency.reuseProofs`: whether a proof serves later reads on the same server. */
+  readonly reuseProofs: boolean
   /** Whether the cluster is closed; fails checkouts that wait when it closes. */
   readonly checkouts: CheckoutWatch
   readonly counters: Counters

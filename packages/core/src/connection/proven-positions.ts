@@ -2,40 +2,52 @@ import type pg from 'pg'
 import { type Lsn, parseLsn } from '../consistency/lsn.js'
 
 /**
- * The highest replay position each pooled connection's server has proven, in a
- * check that ran on that very connection. A server's replay position only moves
- * forward while a connection to it lives (a restart ends the connection), so a
- * read on the same connection needs no new proof for a token at or below it.
- * Kept per connection, not per node: behind a balancer, one node's connections
- * may reach different servers.
+ * Replay positions proven by checks that ran on the app's own connections, kept
+ * per server: a server's replay position only moves forward while it runs, so a
+ * position one connection proved holds for every read that any connection to the
+ * same server starts later. A server is known by its start time, which each
+ * connection learns with its first check (a restart gives a new one). Behind a
+ * balancer, one node's connections reach different servers, and each server has
+ * its own proof.
  */
-const proven = new WeakMap<pg.ClientBase, Lsn>()
+export class ProvenPositions {
+  /** The server each pooled connection reached, once a check has told. */
+  readonly #serverOf = new WeakMap<pg.ClientBase, string>()
+  /** The highest position proven per server (few: one per server behind each URL and lifetime). */
+  readonly #proven = new Map<string, Lsn>()
 
-/** The position proven on `client`, if any. */
-export function provenOn(client: pg.ClientBase): Lsn | undefined {
-  return proven.get(client)
-}
+  /** The position proven for `client`'s server, if its server and a proof are known. */
+  on(client: pg.ClientBase): Lsn | undefined {
+    const server = this.#serverOf.get(client)
+    return server === undefined ? undefined : this.#proven.get(server)
+  }
 
-/** Records a position `client`'s server was seen to have replayed. */
-export function recordProven(client: pg.ClientBase, lsn: Lsn): void {
-  const known = proven.get(client)
-  if (known === undefined || lsn > known) proven.set(client, lsn)
-}
+  /** Records what a check on `client` proved: its server, and a position that server had replayed. */
+  record(client: pg.ClientBase, server: string | undefined, lsn: Lsn): void {
+    if (server === undefined) return
+    this.#serverOf.set(client, server)
+    const known = this.#proven.get(server)
+    if (known === undefined || lsn > known) {
+      // Restarted servers leave their old lifetimes behind: keep the map small.
+      if (known === undefined && this.#proven.size >= 256) this.#proven.clear()
+      this.#proven.set(server, lsn)
+    }
+  }
 
-/**
- * Proves on `client` itself, with one statement before the caller's, that its
- * server has replayed `lsn`: for a stream, whose cursor cannot share a flight, and
- * for a read-only transaction, whose snapshot is taken by its first statement,
- * after this check returned. Resolves with the position, or undefined on a server
- * that is not a standby.
- */
-export async function checkReplay(client: pg.ClientBase): Promise<Lsn | undefined> {
-  const { rows } = await client.query<{ lsn: string | null }>(
-    'select pg_catalog.pg_last_wal_replay_lsn()::text as lsn',
-  )
-  const text = rows[0]?.lsn
-  if (!text) return undefined
-  const lsn = parseLsn(text)
-  recordProven(client, lsn)
-  return lsn
+  /**
+   * Proves on `client` itself, with one statement before the caller's, the
+   * position its server has replayed: for a stream, whose cursor cannot share a
+   * flight, and for a read-only transaction, whose snapshot is taken by its first
+   * statement, after this check returned. Undefined on a server that is not a standby.
+   */
+  async check(client: pg.ClientBase): Promise<Lsn | undefined> {
+    const { rows } = await client.query<{ lsn: string | null; server: string }>(
+      'select pg_catalog.pg_last_wal_replay_lsn()::text as lsn, extract(epoch from pg_catalog.pg_postmaster_start_time())::text as server',
+    )
+    const row = rows[0]
+    if (!row?.lsn) return undefined
+    const lsn = parseLsn(row.lsn)
+    this.record(client, row.server, lsn)
+    return lsn
+  }
 }

@@ -11,7 +11,6 @@ import type { DbNode } from '../topology/db-node.js'
 import { redact } from '../util/redact.js'
 import { BoundClient, ConnectFailed } from './bound-client.js'
 import type { ConnectionParts } from './connection-parts.js'
-import { checkReplay, provenOn, recordProven } from './proven-positions.js'
 import { finishStatement } from './statement-accounting.js'
 
 /**
@@ -93,7 +92,7 @@ export class RoutedConnection {
     }
     let client = await this.#bind(node!)
     if (!this.#inTransaction && node!.role === 'replica') {
-      ;[node, client] = await this.#proven(node!, client, context.scope?.token, statement)
+      ;[node, client] = await this.#proveFirst(node!, client, context.scope?.token, statement)
     }
     const cursor = client.query(
       new Cursor(statement.sql, [...statement.parameters]) as never,
@@ -140,7 +139,8 @@ export class RoutedConnection {
     if (!onReplica) this.#onPrimary = true
     const client = await this.#bind(node)
     // The transaction's snapshot is taken by its first statement, after this check.
-    if (node.role === 'replica') [node] = await this.#proven(node, client, context.scope?.token, statement)
+    if (node.role === 'replica')
+      [node] = await this.#proveFirst(node, client, context.scope?.token, statement)
     await this.#run(node, control(node, sql))
     this.#inTransaction = true
     this.#transactionWrote = false
@@ -374,7 +374,7 @@ export class RoutedConnection {
         // Only a replica's reads can be cut off and retried: the primary is the last resort.
         if (node !== topology.primary) node.reads.add(bound)
         const client = bound.on(node) ?? (await this.#bind(node))
-        if (token === undefined || (provenOn(client) ?? -1n) >= token.lsn) {
+        if (token === undefined || this.#proven(client, token)) {
           const result = await client.query(statement.sql, statement.parameters as unknown[])
           node.served++
           return result
@@ -383,9 +383,13 @@ export class RoutedConnection {
         // a position known for the node could be another server's behind a balancer.
         const known = node.hasReplayed(token)
         node.freshnessChecks++
-        const { replayLsn, result } = await replayCheckedQuery(client, statement.sql, statement.parameters)
+        const { replayLsn, server, result } = await replayCheckedQuery(
+          client,
+          statement.sql,
+          statement.parameters,
+        )
         if (replayLsn !== undefined) {
-          recordProven(client, replayLsn)
+          this.#parts.proofs.record(client, server, replayLsn)
           node.advance(replayLsn)
         }
         if (replayLsn !== undefined && replayLsn >= token.lsn) {
@@ -470,20 +474,27 @@ export class RoutedConnection {
    * check in their own flight: proves on the bound client, with one statement
    * first, that its server has replayed `token`; otherwise moves to the primary.
    */
-  async #proven(
+  async #proveFirst(
     node: DbNode,
     client: pg.PoolClient,
     token: ConsistencyToken | undefined,
     statement: Statement,
   ): Promise<[DbNode, pg.PoolClient]> {
-    if (token === undefined || (provenOn(client) ?? -1n) >= token.lsn) return [node, client]
+    if (token === undefined || this.#proven(client, token)) return [node, client]
     node.freshnessChecks++
-    const position = await checkReplay(client)
+    const position = await this.#parts.proofs.check(client)
     if (position !== undefined) node.advance(position)
     if (position !== undefined && position >= token.lsn) return [node, client]
     node.freshnessMisses++
     const primary = await this.#parts.planner.afterMiss(statement)
     return [primary, await this.#bind(primary)]
+  }
+
+  /** Whether an earlier check proved `token` on `client`'s server: then the read needs no check. */
+  #proven(client: pg.PoolClient, token: ConsistencyToken): boolean {
+    if (!this.#parts.reuseProofs) return false
+    const position = this.#parts.proofs.on(client)
+    return position !== undefined && position >= token.lsn
   }
 
   /** A client of `node`, taken from its pool unless the one held is `node`'s. */

@@ -41,6 +41,12 @@ export interface ReplayCheckedResult<R extends pg.QueryResultRow = pg.QueryResul
    * let the read's snapshot predate the check (see {@link ReplayCheckSync}).
    */
   readonly replayLsn: Lsn | undefined
+  /**
+   * The server's start time (`pg_postmaster_start_time()`, in epoch seconds): which server
+   * the connection reached, and in which lifetime. Its replay position only moves
+   * forward while this stays the same.
+   */
+  readonly server: string | undefined
   /** Exactly what `client.query(sql, values)` gives (a pg `Result`). */
   readonly result: pg.QueryResult<R>
 }
@@ -54,7 +60,9 @@ export interface ReplayCheckedResult<R extends pg.QueryResultRow = pg.QueryResul
  * The check runs first, and by default one Sync ends both:
  *
  * ```
- * Parse/Bind/Execute  select pg_catalog.pg_last_wal_replay_lsn(), pg_catalog.current_setting('transaction_isolation')
+ * Parse/Bind/Execute  select pg_catalog.pg_last_wal_replay_lsn(),
+ *                            pg_catalog.current_setting('transaction_isolation'),
+ *                            extract(epoch from pg_catalog.pg_postmaster_start_time())
  * Parse/Bind/Describe/Execute  <sql> with <values>
  * Sync
  * ```
@@ -102,7 +110,7 @@ export function replayCheckedQuery<R extends pg.QueryResultRow = pg.QueryResultR
 }
 
 const CHECK_SQL =
-  "select pg_catalog.pg_last_wal_replay_lsn(), pg_catalog.current_setting('transaction_isolation')"
+  "select pg_catalog.pg_last_wal_replay_lsn(), pg_catalog.current_setting('transaction_isolation'), extract(epoch from pg_catalog.pg_postmaster_start_time())"
 
 // Constant bytes, serialised once. No Describe: the shape is known, and the
 // server then sends no RowDescription for it.
@@ -179,6 +187,7 @@ class ReplayCheckedFlight implements pg.Submittable {
   #inCheck = true
   #position: string | null = null
   #isolation: string | null = null
+  #server: string | null = null
   #statusAfterCheck: ReturnType<pg.ClientBase['getTransactionStatus']> = null
   #checkError: Error | undefined
   #readError: Error | undefined
@@ -215,7 +224,12 @@ class ReplayCheckedFlight implements pg.Submittable {
     if (bindError) return bindError
     this.#read.callback = (error, result) => {
       if (error) this.#settle(error)
-      else this.#settle(null, { replayLsn: this.#provenPosition(), result: result! })
+      else
+        this.#settle(null, {
+          replayLsn: this.#provenPosition(),
+          server: this.#server ?? undefined,
+          result: result!,
+        })
     }
     this.#syncsLeft = this.#syncEach ? 2 : 1
     if (connection.stream.writable) connection.stream.write(Buffer.concat(recorder.chunks))
@@ -233,6 +247,7 @@ class ReplayCheckedFlight implements pg.Submittable {
     }
     this.#position = message.fields[0] ?? null
     this.#isolation = message.fields[1] ?? null
+    this.#server = message.fields[2] ?? null
   }
 
   handleCommandComplete(message: unknown, connection: pg.Connection): void {
