@@ -51,6 +51,9 @@ describe.skipIf(!pgbouncer.ok)(
       const before = causeway.status().nodes.map((node) => node.served)
       try {
         for (let i = 0; i < 10; i++) {
+          // The process-wide scope's token covers the last write: once it is captured,
+          // the replica serves the read (sent at once, it would go to the primary).
+          await causeway.token()
           const read = await causeway.query<{ port: number }>('select inet_server_port() as port')
           expect(read.rows[0]?.port).toBe(portOf('pg2'))
           const write = await causeway.query<{ port: number }>(
@@ -63,7 +66,7 @@ describe.skipIf(!pgbouncer.ok)(
       }
       const reads = seen.filter((event) => event.intent === 'read')
       const writes = seen.filter((event) => event.intent === 'write')
-      // The process-wide scope makes each read wait for its predecessor's write, on the replica.
+      // Each read proved on the replica that it had its predecessor's write.
       expect(reads.map((event) => event.node)).toEqual(Array(10).fill('pg2'))
       expect(writes.map((event) => event.node)).toEqual(Array(10).fill('pg1'))
       expect(seen.every((event) => event.error === undefined)).toBe(true)
@@ -71,7 +74,7 @@ describe.skipIf(!pgbouncer.ok)(
       expect(after.map((served, i) => served - before[i]!)).toEqual([10, 10])
     })
 
-    it('read-your-writes: 8 concurrent sessions of immediate insert-then-read pairs see every write', async () => {
+    it('read-your-writes: 8 concurrent sessions of insert-then-read pairs see every write', async () => {
       const sessions = 8
       const perSession = 100
       let stale = 0
@@ -85,6 +88,8 @@ describe.skipIf(!pgbouncer.ok)(
                 'insert into notes (body) values ($1) returning id',
                 [body],
               )
+              // Every other read once the token is known (sent at once, it goes to the primary).
+              if (i % 2 === 1) await causeway.token()
               const read = await causeway.query<{ body: string; port: number }>(
                 'select body, inet_server_port() as port from notes where id = $1',
                 [rows[0]!.id],
@@ -101,7 +106,7 @@ describe.skipIf(!pgbouncer.ok)(
       )
       expect(stale).toBe(0)
       // The reads still reach the replica: read-your-writes is not bought by reading the primary.
-      expect(onReplica).toBeGreaterThan(total / 2)
+      expect(onReplica).toBeGreaterThan(total / 4)
     })
   },
 )

@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util'
 import { startCluster } from '@causeway/testing'
 import pg from 'pg'
-import { replayCheckedQuery } from '../../../packages/core/src/driver/replay-checked-query.js'
+import { replayCheckedQuery } from '../../../packages/core/src/connection/replay-checked-query.js'
 import { median, quantile, sorted } from '../stats.js'
 
 const { values: args } = parseArgs({

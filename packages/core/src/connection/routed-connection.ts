@@ -1,7 +1,6 @@
 import type pg from 'pg'
 import type { ExecutionContext } from '../consistency/scope-context.js'
 import type { ConsistencyToken } from '../consistency/token.js'
-import { replayCheckedQuery } from '../driver/replay-checked-query.js'
 import { CausewayError, WriteOutcomeUnknownError } from '../errors/causeway-error.js'
 import { failureKind } from '../errors/failure-kind.js'
 import { describeStatement } from '../events/event-hub.js'
@@ -11,6 +10,7 @@ import type { DbNode } from '../topology/db-node.js'
 import { redact } from '../util/redact.js'
 import { BoundClient, ConnectFailed } from './bound-client.js'
 import type { ConnectionParts } from './connection-parts.js'
+import { replayCheckedQuery } from './replay-checked-query.js'
 import { finishStatement } from './statement-accounting.js'
 
 /**

@@ -71,8 +71,6 @@ export class ReadPlanner {
   readonly #sampleCurrentPrimary: Recovery
   /** Why the last {@link #route} found no replica. */
   #reason: FallbackReason = 'no-replica'
-  /** Whether the last {@link #route} chose a replica not known to have the token. */
-  #trying = false
 
   constructor(parts: ReadPlannerParts) {
     this.#router = parts.router
@@ -148,19 +146,17 @@ export class ReadPlanner {
         problem = this.#router.tokenProblem(token)
       }
       if (problem) return this.#staleToken(problem, token, statement)
-    }
-    const node = this.#route(token, bound, tried)
-    if (token && (node === undefined || this.#trying)) {
       // A position beyond the primary's cannot be replayed anywhere: a token from a
-      // client, not from a write. Checked only when no replica is known to have it,
-      // against the primary's cached position and then a fresh (amortised) sample.
+      // client, not from a write (or another process's, ahead of this one's view).
+      // Checked against the primary's cached position, then a fresh (amortised) sample.
       const primary = this.#topology.primary
-      if (primary?.lsn !== undefined && token.lsn > primary.lsn) {
+      if (primary && (primary.lsn === undefined || token.lsn > primary.lsn)) {
         const now = await primary.sampler.sample().catch(() => undefined)
         if (now && now.timeline === token.timeline && token.lsn > now.lsn)
           return this.#staleToken('unreachable', token, statement)
       }
     }
+    const node = this.#route(token, bound, tried)
     return node ?? this.#fallback(this.#reason, statement)
   }
 
@@ -173,16 +169,15 @@ export class ReadPlanner {
   }
 
   /**
-   * A replica for the read, or undefined (with the reason in {@link #reason}): the
-   * bound one while eligible, else the router's choice, else one to try (then
-   * {@link #trying} is set). Synchronous, so the two fields are read at once.
+   * A replica for the read, or undefined (with the reason in {@link #reason}, read
+   * at once by the caller): the bound one while eligible, else the router's
+   * choice, else one worth trying.
    */
   #route(
     token: ConsistencyToken | undefined,
     bound: DbNode | undefined,
     tried: ReadonlySet<DbNode> | undefined,
   ): DbNode | undefined {
-    this.#trying = false
     if (bound && eligible(bound, token, tried)) return bound
     const route = this.#router.routeRead(token, tried)
     if (route.node) return route.node
@@ -190,7 +185,6 @@ export class ReadPlanner {
     if (route.waitFor && token && this.#maxWaitMillis > 0) {
       const node = this.#worthTrying(route.waitFor)
       if (node) {
-        this.#trying = true
         this.#counters.replayWaits++
         return node
       }

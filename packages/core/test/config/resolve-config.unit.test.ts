@@ -94,9 +94,10 @@ describe('resolveConfig', () => {
     expect(config.pool).toEqual({ max: 10, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 5_000 })
     expect(config.consistency).toEqual({
       scope: 'process',
-      capture: 'lazy',
+      capture: 'eager',
       maxWaitMillis: 50,
       replayPollMillis: 5,
+      reuseProofs: true,
     })
     expect(config.health).toEqual({
       intervalMillis: 500,
@@ -114,10 +115,10 @@ describe('resolveConfig', () => {
     const config = resolveConfig({
       primary: url,
       health: { downAfter: 5 },
-      consistency: { capture: 'eager' },
+      consistency: { capture: 'lazy' },
     })
     expect(config.health).toMatchObject({ downAfter: 5, upAfter: 2, intervalMillis: 500 })
-    expect(config.consistency).toMatchObject({ capture: 'eager', scope: 'process', maxWaitMillis: 50 })
+    expect(config.consistency).toMatchObject({ capture: 'lazy', scope: 'process', maxWaitMillis: 50 })
   })
 
   describe('sync', () => {

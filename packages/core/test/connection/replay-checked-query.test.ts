@@ -4,8 +4,8 @@
 import { startCluster, type TestCluster } from '@causeway/testing'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type ReplayCheckSync, replayCheckedQuery } from '../../src/connection/replay-checked-query.js'
 import { type Lsn, normalizeInsertLsn, parseLsn } from '../../src/consistency/lsn.js'
-import { type ReplayCheckSync, replayCheckedQuery } from '../../src/driver/replay-checked-query.js'
 import { CausewayError } from '../../src/errors/causeway-error.js'
 
 let cluster: TestCluster
