@@ -5,6 +5,7 @@ import type { ConnectionParts } from '../connection/connection-parts.js'
 import { ProvenPositions } from '../connection/proven-positions.js'
 import { WriteCapture } from '../connection/write-capture.js'
 import { CapturePacer } from '../consistency/capture-pacer.js'
+import { ReadDemand } from '../consistency/read-demand.js'
 import { ScopeContext } from '../consistency/scope-context.js'
 import type { TokenSecrets } from '../consistency/token.js'
 import { CausewayError } from '../errors/causeway-error.js'
@@ -29,7 +30,7 @@ import { closeNode, NodeRegistry } from './node-registry.js'
  * stream of writes costs the primary one small query per gap. A read sent within
  * the gap after a write goes to the primary; one sent later finds its token.
  */
-const CAPTURE_GAP_MILLIS = 2
+const CAPTURE_GAP_MILLIS = 1
 
 /** Every part of a running cluster, wired together once by {@link assembleCluster}. */
 export interface ClusterParts extends ConnectionParts {
@@ -115,6 +116,7 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
         )
       : undefined
   const primaries = new PrimaryFinder(topology, monitor, config.writeWaitMillis)
+  const demand = new ReadDemand()
   const planner = new ReadPlanner({
     router,
     topology,
@@ -124,6 +126,7 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
     events,
     maxWaitMillis: config.consistency.maxWaitMillis,
     captureOnRead: config.consistency.capture === 'lazy',
+    demand,
   })
   const pacer = new CapturePacer(CAPTURE_GAP_MILLIS)
   const writes = new WriteCapture({
@@ -133,6 +136,7 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
     counters,
     capture: config.consistency.capture,
     pacer,
+    demand,
     sync: config.sync,
     replicas,
   })

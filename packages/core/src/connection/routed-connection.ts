@@ -114,7 +114,8 @@ export class RoutedConnection {
       if (write && !this.#inTransaction) {
         if (!parts.topology.mayAcknowledge(node!))
           await parts.writes.confirmAcknowledged(node!, context.scope)
-        await parts.writes.afterWrite(node!, context.scope)
+        const mirroring = parts.writes.afterWrite(node!, context.scope)
+        if (mirroring) await mirroring
       }
     }
   }
@@ -194,7 +195,8 @@ export class RoutedConnection {
     // Every committed transaction on the primary is captured: one whose only writes
     // the classifier cannot see (a function) must still be read back.
     if (command === 'COMMIT' && node.role !== 'replica') {
-      await writes.afterWrite(node, scope, this.#transactionWrote)
+      const mirroring = writes.afterWrite(node, scope, this.#transactionWrote)
+      if (mirroring) await mirroring
     }
     return command
   }
@@ -289,7 +291,8 @@ export class RoutedConnection {
         result = await this.#run(next, statement)
         if (write) {
           if (!topology.mayAcknowledge(next)) await writes.confirmAcknowledged(next, scope)
-          await writes.afterWrite(next, scope)
+          const mirroring = writes.afterWrite(next, scope)
+          if (mirroring) await mirroring
         }
         return result
       }
@@ -323,16 +326,17 @@ export class RoutedConnection {
         // The write failed on what the primary has committed (a unique violation
         // shows another writer's row). A read that checks again must see that state,
         // as Kysely's Migrator expects: capture it like a write, then rethrow.
-        await writes.afterWrite(node, scope, false).catch(() => {})
+        writes.afterWrite(node, scope, false)
       }
       throw error
     }
     if (write) {
       if (!topology.mayAcknowledge(node)) await writes.confirmAcknowledged(node, scope)
-      await writes.afterWrite(node, scope)
+      const mirroring = writes.afterWrite(node, scope)
+      if (mirroring) await mirroring
     }
     // A forced read may call a function that writes: capture, cheaply, just in case.
-    else if (statement.forcePrimary || context.onPrimary) await writes.afterWrite(node, scope, false)
+    else if (statement.forcePrimary || context.onPrimary) writes.afterWrite(node, scope, false)
     return result
   }
 

@@ -1,6 +1,7 @@
 import type { ResolvedSync } from '../config/config-schema.js'
 import type { CapturePacer } from '../consistency/capture-pacer.js'
 import type { ConsistencyScope, Recovery } from '../consistency/consistency-scope.js'
+import type { ReadDemand } from '../consistency/read-demand.js'
 import type { ConsistencyToken } from '../consistency/token.js'
 import { MirrorTimeoutError, WriteOutcomeUnknownError } from '../errors/causeway-error.js'
 import type { Counters } from '../events/counters.js'
@@ -21,6 +22,8 @@ export interface WriteCaptureParts {
   readonly capture: 'lazy' | 'eager'
   /** Captures eager tokens, paced. */
   readonly pacer: CapturePacer
+  /** Eager capture runs only while reads want tokens. */
+  readonly demand: ReadDemand
   /** The cluster's `sync` setting, which a session may override. */
   readonly sync: ResolvedSync | undefined
   /** Every node but the primary. */
@@ -40,6 +43,7 @@ export class WriteCapture {
   readonly #counters: Counters
   readonly #eager: boolean
   readonly #pacer: CapturePacer
+  readonly #demand: ReadDemand
   readonly #sync: ResolvedSync | undefined
   readonly #replicas: () => readonly DbNode[]
 
@@ -50,6 +54,7 @@ export class WriteCapture {
     this.#counters = parts.counters
     this.#eager = parts.capture === 'eager'
     this.#pacer = parts.pacer
+    this.#demand = parts.demand
     this.#sync = parts.sync
     this.#replicas = parts.replicas
   }
@@ -57,9 +62,10 @@ export class WriteCapture {
   /**
    * After a statement on the primary `node`: capture its token (in the background)
    * and, for a write, mirror it when asked. `mirrored` is false for forced-primary
-   * reads, captured only because they may call functions that write.
+   * reads, captured only because they may call functions that write. Returns the
+   * mirroring to wait for, or undefined when there is none.
    */
-  async afterWrite(node: DbNode, scope: ConsistencyScope | undefined, mirrored = true): Promise<void> {
+  afterWrite(node: DbNode, scope: ConsistencyScope | undefined, mirrored = true): Promise<void> | undefined {
     const sync = mirrored ? this.#syncFor(scope) : undefined
     if (sync) {
       // Mirroring needs this write's position now.
@@ -67,11 +73,14 @@ export class WriteCapture {
       if (scope) void scope.capture(capture)
       // Observed below; the scope handles its own failure.
       capture.catch(() => {})
-      await this.#mirror(sync, capture)
-    } else if (scope) {
-      scope.captureLater(node.sampler)
-      if (this.#eager) this.#pacer.schedule(scope)
+      return this.#mirror(sync, capture)
     }
+    if (scope) {
+      scope.captureLater(node.sampler)
+      if (this.#eager && this.#demand.recent()) this.#pacer.schedule(scope)
+    }
+    // Nothing to wait for: not a promise, so that a write costs no extra hop.
+    return undefined
   }
 
   /**

@@ -1,4 +1,5 @@
 import type { ConsistencyScope, Recovery } from '../consistency/consistency-scope.js'
+import type { ReadDemand } from '../consistency/read-demand.js'
 import type { ConsistencyToken } from '../consistency/token.js'
 import type { FallbackReason } from '../events/cluster-events.js'
 import type { Counters } from '../events/counters.js'
@@ -36,10 +37,12 @@ export interface ReadPlannerParts {
    */
   readonly maxWaitMillis: number
   /**
-   * Whether a read starts its scope's deferred captures (`consistency.capture:
-   * 'lazy'`); with `'eager'`, the pacer does, and a read does not add a capture.
+   * Whether a read always starts its scope's deferred captures (`consistency.capture:
+   * 'lazy'`); with `'eager'`, the pacer does while reads want tokens.
    */
   readonly captureOnRead: boolean
+  /** Where reads that want tokens are noted, for eager capture. */
+  readonly demand: ReadDemand
 }
 
 /**
@@ -67,6 +70,7 @@ export class ReadPlanner {
   readonly #events: EventHub
   readonly #maxWaitMillis: number
   readonly #captureOnRead: boolean
+  readonly #demand: ReadDemand
   /** A token from the primary of the moment: covers any write acknowledged before it was taken. */
   readonly #sampleCurrentPrimary: Recovery
   /** Why the last {@link #route} found no replica. */
@@ -81,6 +85,7 @@ export class ReadPlanner {
     this.#events = parts.events
     this.#maxWaitMillis = parts.maxWaitMillis
     this.#captureOnRead = parts.captureOnRead
+    this.#demand = parts.demand
     this.#sampleCurrentPrimary = async () => this.#topology.primary?.sampler.sample()
   }
 
@@ -97,10 +102,10 @@ export class ReadPlanner {
     tried: ReadonlySet<DbNode> | undefined,
   ): DbNode | undefined {
     if (scope !== undefined) {
-      // The scope's writes have no token yet: the primary has them. Lazy capture
-      // starts capturing them now, for the reads after this one.
+      // The scope's writes have no token yet: the primary has them. The capture
+      // starts now for the reads after this one, unless the pacer is about to.
       if (scope.deferred || scope.pending) {
-        if (this.#captureOnRead) scope.settle()
+        this.#wantToken(scope)
         return this.#fallbackNow('capture-pending', statement)
       }
       if (scope.primaryOnly) {
@@ -110,6 +115,7 @@ export class ReadPlanner {
     }
     const token = scope?.token
     if (token) {
+      this.#demand.mark()
       if (this.#router.tokenProblem(token)) return undefined
       // Beyond the primary's known position: another process's token, or a forged
       // one; plan() asks the primary which.
@@ -128,7 +134,7 @@ export class ReadPlanner {
   ): Promise<DbNode> {
     if (scope !== undefined) {
       if (scope.deferred || scope.pending) {
-        if (this.#captureOnRead) scope.settle()
+        this.#wantToken(scope)
         return this.#fallback('capture-pending', statement)
       }
       if (scope.primaryOnly) {
@@ -166,6 +172,12 @@ export class ReadPlanner {
    */
   afterMiss(statement: Statement): Promise<DbNode> {
     return this.#fallback('not-caught-up', statement)
+  }
+
+  /** A read wants `scope`'s token, which is not captured yet. */
+  #wantToken(scope: ConsistencyScope): void {
+    if (this.#captureOnRead || !this.#demand.recent()) scope.settle()
+    this.#demand.mark()
   }
 
   /**

@@ -4,6 +4,7 @@ import type { ResolvedSync } from '../../src/config/config-schema.js'
 import { WriteCapture } from '../../src/connection/write-capture.js'
 import { CapturePacer } from '../../src/consistency/capture-pacer.js'
 import { ConsistencyScope } from '../../src/consistency/consistency-scope.js'
+import { ReadDemand } from '../../src/consistency/read-demand.js'
 import { MirrorTimeoutError } from '../../src/errors/causeway-error.js'
 import { type AssembledCluster, assembledCluster } from '../support/assembled-cluster.js'
 
@@ -16,7 +17,9 @@ beforeAll(async () => {
 afterAll(() => c?.close())
 
 /** A WriteCapture over the cluster's parts, as `assembleCluster` makes it, with its own settings. */
-function capture(settings: { capture?: 'lazy' | 'eager'; sync?: ResolvedSync } = {}): WriteCapture {
+function capture(
+  settings: { capture?: 'lazy' | 'eager'; sync?: ResolvedSync; demand?: ReadDemand } = {},
+): WriteCapture {
   const { topology, waiter, events, counters, nodes } = c.parts
   return new WriteCapture({
     topology,
@@ -25,6 +28,7 @@ function capture(settings: { capture?: 'lazy' | 'eager'; sync?: ResolvedSync } =
     counters,
     capture: settings.capture ?? 'lazy',
     pacer: new CapturePacer(2),
+    demand: settings.demand ?? new ReadDemand(),
     sync: settings.sync,
     replicas: () => nodes.replicas(topology.lastPrimary),
   })
@@ -64,19 +68,32 @@ describe('WriteCapture (real cluster)', () => {
     expect(scope.token!.lsn).toBeGreaterThanOrEqual(after) // taken when needed, not at the write
   })
 
-  it('with eager capture, captures within the pacer gap, without a read asking', async () => {
+  it('with eager capture, captures within the pacer gap while reads want tokens, without a read asking', async () => {
     const primary = c.node('pg1')
+    const demand = new ReadDemand()
+    demand.mark()
     const scope = new ConsistencyScope()
     await insert('eager')
     const before = await primaryLsn()
-    await capture({ capture: 'eager' }).afterWrite(primary, scope)
+    await capture({ capture: 'eager', demand }).afterWrite(primary, scope)
     // Deferred for at most the gap (2 ms here), then captured by the pacer.
     expect(scope.deferred).toBe(true)
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await new Promise((resolve) => setTimeout(resolve, 20))
     await scope.pending
     expect(scope.deferred).toBe(false)
     expect(scope.token!.lsn).toBeGreaterThanOrEqual(before)
     expect(scope.token!.timeline).toBe(1)
+  })
+
+  it('with eager capture but no read wanting a token lately, captures nothing until one does', async () => {
+    const primary = c.node('pg1')
+    const scope = new ConsistencyScope()
+    await insert('nobody reads')
+    const captures = primary.captures.statements
+    await capture({ capture: 'eager', demand: new ReadDemand() }).afterWrite(primary, scope)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(scope.deferred).toBe(true)
+    expect(primary.captures.statements).toBe(captures)
   })
 
   it('with client mirroring, returns only once every replica has replayed the write', async () => {
@@ -101,9 +118,9 @@ describe('WriteCapture (real cluster)', () => {
     try {
       await insert('not everywhere')
       const timeouts = counters.mirrorTimeouts
-      const error = await capture({ sync: sync(300) })
-        .afterWrite(primary, new ConsistencyScope())
-        .catch((e: unknown) => e)
+      const mirroring = capture({ sync: sync(300) }).afterWrite(primary, new ConsistencyScope())
+      expect(mirroring).toBeInstanceOf(Promise)
+      const error = await mirroring?.catch((e: unknown) => e)
       expect(error).toBeInstanceOf(MirrorTimeoutError)
       expect(error).toMatchObject({ code: 'MIRROR_TIMEOUT', mirrored: [live!.name], required: 2 })
       expect((error as Error).message).toMatch(/1 of 2 replicas applied it within 300 ms \(pg[23]\)/)
