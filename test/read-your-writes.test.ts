@@ -3,7 +3,7 @@ import { CausewayDialect, onPrimary } from '@causeway/kysely'
 import type { ClusterNode } from '@causeway/testing'
 import { type Generated, Kysely } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { clusterConfig, type Fixture, servedBy, setupFixture } from './support/fixture.js'
+import { clusterConfig, coreCluster, type Fixture, servedBy, setupFixture } from './support/fixture.js'
 import { writeThenRead } from './support/notes.js'
 
 interface DB {
@@ -44,6 +44,43 @@ describe('read-your-writes', () => {
     )
     expect(stale).toBe(0)
     expect(afterToken / ((sessions * perSession) / 2)).toBeGreaterThan(0.5)
+  })
+
+  // Regression: a write made while no read wanted tokens is left for its next
+  // reader. When another session's read had turned eager capture on meanwhile, that
+  // reader left it too, and every later read of the session went to the primary.
+  it('a session whose write no one captured yet reads from replicas soon after its first read', async () => {
+    const cluster = coreCluster(f.cluster)
+    try {
+      await cluster.ready()
+      const readBack = (id: number) =>
+        cluster.query<{ port: number }>('select inet_server_port() as port from notes where id = $1', [id])
+      const insert = async () =>
+        (await cluster.query<{ id: number }>(`insert into notes (body) values ('x') returning id`)).rows[0]!
+          .id
+      // A fresh cluster: no read has wanted a token yet, so A's write is not captured.
+      let release = () => {}
+      const gate = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const ports: number[] = []
+      const sessionA = cluster.session(async () => {
+        const a = await insert()
+        await gate
+        await readBack(a) // the primary: its token is not captured yet
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        for (let i = 0; i < 5; i++) ports.push((await readBack(a)).rows[0]!.port)
+      })
+      // Meanwhile B's read wants a token, which turns eager capture on.
+      await cluster.session(async () => {
+        await readBack(await insert())
+      })
+      release()
+      await sessionA
+      expect(ports.filter((port) => port !== f.cluster.primary.port).length).toBeGreaterThan(0)
+    } finally {
+      await cluster.close()
+    }
   })
 
   it('never serves a session’s read from a paused replica after its write; another node does', async () => {

@@ -70,15 +70,20 @@ try {
       .select((eb) => eb.fn.countAll<number>().as('count'))
       .execute()
   })
-  await step(causeway, 'Read your own write at once, in a session (one HTTP request, say)', () =>
-    causeway.session(async () => {
-      const post = await db
-        .insertInto('posts')
-        .values({ author_id: 1, title: 'Fresh' })
-        .returning('id')
-        .executeTakeFirstOrThrow()
-      await db.selectFrom('posts').select('title').where('id', '=', post.id).executeTakeFirstOrThrow()
-    }),
+  await step(
+    causeway,
+    'Read your own write in a session (one HTTP request, say): at once on the primary, then, once its token is known, on a replica that proves it has the write',
+    () =>
+      causeway.session(async () => {
+        const post = await db
+          .insertInto('posts')
+          .values({ author_id: 1, title: 'Fresh' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+        await db.selectFrom('posts').select('title').where('id', '=', post.id).executeTakeFirstOrThrow()
+        await causeway.token()
+        await db.selectFrom('posts').select('title').where('id', '=', post.id).executeTakeFirstOrThrow()
+      }),
   )
   await step(causeway, 'Writes hidden in reads go to the primary', async () => {
     await db

@@ -33,7 +33,7 @@ export function printStatus(status: ClusterStatus): void {
   const fallbacks = Object.entries(status.fallbacks).filter(([, count]) => count > 0)
   console.log(
     `reads that fell back to the primary: ${fallbacks.map(([reason, n]) => `${n} (${reason})`).join(', ') || 'none'}; ` +
-      `reads retried elsewhere: ${status.readRetries}; reads that waited for a replica: ${status.replayWaits}`,
+      `reads retried elsewhere: ${status.readRetries}; replicas tried before they were known to have a token: ${status.replayWaits}`,
   )
 }
 

@@ -117,6 +117,7 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
       : undefined
   const primaries = new PrimaryFinder(topology, monitor, config.writeWaitMillis)
   const demand = new ReadDemand()
+  const pacer = new CapturePacer(CAPTURE_GAP_MILLIS)
   const planner = new ReadPlanner({
     router,
     topology,
@@ -127,8 +128,8 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
     maxWaitMillis: config.consistency.maxWaitMillis,
     captureOnRead: config.consistency.capture === 'lazy',
     demand,
+    pacer,
   })
-  const pacer = new CapturePacer(CAPTURE_GAP_MILLIS)
   const writes = new WriteCapture({
     topology,
     waiter,

@@ -1,3 +1,4 @@
+import type { CapturePacer } from '../consistency/capture-pacer.js'
 import type { ConsistencyScope, Recovery } from '../consistency/consistency-scope.js'
 import type { ReadDemand } from '../consistency/read-demand.js'
 import type { ConsistencyToken } from '../consistency/token.js'
@@ -43,6 +44,8 @@ export interface ReadPlannerParts {
   readonly captureOnRead: boolean
   /** Where reads that want tokens are noted, for eager capture. */
   readonly demand: ReadDemand
+  /** Eager capture's pacer, for a scope whose write was left to its next reader. */
+  readonly pacer: CapturePacer
 }
 
 /**
@@ -71,6 +74,7 @@ export class ReadPlanner {
   readonly #maxWaitMillis: number
   readonly #captureOnRead: boolean
   readonly #demand: ReadDemand
+  readonly #pacer: CapturePacer
   /** A token from the primary of the moment: covers any write acknowledged before it was taken. */
   readonly #sampleCurrentPrimary: Recovery
   /** Why the last {@link #route} found no replica. */
@@ -86,6 +90,7 @@ export class ReadPlanner {
     this.#maxWaitMillis = parts.maxWaitMillis
     this.#captureOnRead = parts.captureOnRead
     this.#demand = parts.demand
+    this.#pacer = parts.pacer
     this.#sampleCurrentPrimary = async () => this.#topology.primary?.sampler.sample()
   }
 
@@ -174,10 +179,15 @@ export class ReadPlanner {
     return this.#fallback('not-caught-up', statement)
   }
 
-  /** A read wants `scope`'s token, which is not captured yet. */
+  /**
+   * A read wants `scope`'s token, which is not captured yet: lazy capture starts
+   * it now; eager capture has the pacer take it within its gap (a write made while
+   * no read wanted tokens was left to the next reader).
+   */
   #wantToken(scope: ConsistencyScope): void {
-    if (this.#captureOnRead || !this.#demand.recent()) scope.settle()
     this.#demand.mark()
+    if (this.#captureOnRead) scope.settle()
+    else if (scope.deferred) this.#pacer.schedule(scope)
   }
 
   /**

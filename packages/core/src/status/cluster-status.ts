@@ -58,6 +58,11 @@ export interface ClusterStatus {
   readonly readRetries: number
   readonly misclassifiedWrites: number
   readonly staleTokens: number
+  /**
+   * Reads sent to a replica not yet known to have replayed their token (they do
+   * not wait: each carries its proof), and how many of those proved it. The names
+   * are from when such reads waited.
+   */
   readonly replayWaits: number
   readonly replayWaitsSatisfied: number
   readonly mirrorWaits: number
