@@ -8,7 +8,7 @@ import { round } from '../stats.js'
 import type { Workload } from './workload.js'
 
 /** How long the idle dialect sits with no traffic while its statements are counted. */
-export const IDLE_MILLIS = 3_000
+export const IDLE_MILLIS = 5_000
 
 /** How long it settles first, after its start-up query, so that start-up work is not counted. */
 export const IDLE_SETTLE_MILLIS = 1_000
@@ -24,7 +24,7 @@ const KEY = 'idle'
 /**
  * Causeway's own statements with no traffic: a fresh D (defaults, a dialect of its
  * own on the same cluster) runs one point read to start, settles for 1 s, then sits
- * idle for 3 s while its `ownStatements` per node are counted (health probes, and
+ * idle for 5 s while its `ownStatements` per node are counted (health probes, and
  * any capture or poll that would run without demand). Each app process sends its
  * own, so N processes send N times as many.
  *

@@ -501,14 +501,17 @@ export class RoutedConnection {
     return position !== undefined && position >= token.lsn
   }
 
-  /** A client of `node`, taken from its pool unless the one held is `node`'s. */
-  async #bind(node: DbNode): Promise<pg.PoolClient> {
+  /**
+   * A client of `node`, taken from its pool unless the one held is `node`'s. Not
+   * async: it runs before most statements, and an async layer that returns a
+   * promise costs extra turns of the microtask queue.
+   */
+  #bind(node: DbNode): Promise<pg.PoolClient> {
     const held = this.#bound.on(node)
-    if (held) return held
+    if (held) return Promise.resolve(held)
     if (this.#inTransaction) {
-      throw new CausewayError(
-        'TRANSACTION_STATE',
-        'the connection of this transaction was lost; roll it back',
+      return Promise.reject(
+        new CausewayError('TRANSACTION_STATE', 'the connection of this transaction was lost; roll it back'),
       )
     }
     // A new server session: a killSession() of the previous one no longer applies.
