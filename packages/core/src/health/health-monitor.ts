@@ -17,8 +17,9 @@ const WANTED_GAP_MILLIS = 20
 /**
  * Probes every node on its own timer (unref'd, stopped by `close()`), feeds each
  * node's circuit breaker, and passes what it saw to the topology. A probe also
- * polls the node's replay position, so the cached positions are at most one
- * interval old; a read that needs fresher ones checks the replica itself.
+ * reads the node's replay position, so the cached positions are at most one
+ * interval old. They only choose where a read is tried: the read proves its
+ * freshness itself, in its own flight.
  */
 export class HealthMonitor {
   readonly #nodes: () => readonly DbNode[]

@@ -4,7 +4,7 @@ import type { DbNode } from './db-node.js'
 /** Reads a replica's replay position now. */
 export type ReplayCheck = (node: DbNode) => Promise<Lsn | undefined>
 
-/** The fast re-check of a read that waits for its token: the replica's replay position, on its side connection. */
+/** A replica's replay position now, on its side connection: what synchronous mirroring polls. */
 export async function readReplayLsn(node: DbNode): Promise<Lsn | undefined> {
   const [row] = await node.side.run<{ lsn: string | null }>('select pg_last_wal_replay_lsn()::text as lsn')
   return row?.lsn ? parseLsn(row.lsn) : undefined
@@ -16,16 +16,16 @@ interface Waiter {
 }
 
 /**
- * Waits, for a bounded time, until some replica has replayed a position. Used when
- * the cached positions say "not yet", which right after a write is the rule (median
- * replica visibility here is 0.25–0.3 ms).
+ * Waits, for a bounded time, until some replica has replayed a position: for
+ * client-side synchronous mirroring (`sync`), whose write returns only once the
+ * replicas have it. Reads do not use it: each carries its own proof.
  *
  * Each replica is re-checked with a fast query (`pg_last_wal_replay_lsn()`): at
- * once, then at growing gaps (1, 2, 4… ms, up to `pollMillis`) while reads wait. Checks are shared: one loop per replica
- * serves every waiting read, and every answer raises the cached position for all
- * later reads too. The loop goes on for `warmMillis` after the last wait began, so
- * that under a read-after-write load the cached positions stay fresh and most
- * reads need not wait at all; with no such load, it stops.
+ * once, then at growing gaps (1, 2, 4… ms, up to `pollMillis`) while a write
+ * waits. Checks are shared: one loop per replica serves every waiting write, and
+ * every answer raises the cached position. The loop goes on for `warmMillis` after
+ * the last wait began, so that under a stream of mirrored writes the cached
+ * positions stay fresh and most need not wait at all; with no such load, it stops.
  */
 export class ReplayWaiter {
   readonly #check: ReplayCheck
