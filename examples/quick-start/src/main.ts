@@ -57,7 +57,10 @@ try {
       .values(users.map((u, i) => ({ author_id: u.id, title: `Post ${i + 1}`, published: true })))
       .execute()
   })
-  await step(causeway, 'Typed reads (spread over the replicas that have the writes)', async () => {
+  await step(causeway, 'Typed reads (on replicas that prove they have the writes)', async () => {
+    // The inserts' token: until it is captured (about a millisecond), reads go to the
+    // primary, which has the writes; after, each replica proves it has them too.
+    await causeway.token()
     await db.selectFrom('users').select(['id', 'name']).where('email', '=', 'ada@example.com').execute()
     await db
       .selectFrom('posts')
