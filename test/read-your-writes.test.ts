@@ -115,6 +115,36 @@ describe('read-your-writes', () => {
     }
   })
 
+  // A stream and a read-only transaction cannot carry the check in their own flight:
+  // each proves freshness first, on the connection it will use. With every replica
+  // paused, both must find the session's write, from the primary.
+  it('a stream and a read-only transaction after a write see it, with every replica paused', async () => {
+    for (const replica of f.cluster.replicas) await replica.pauseReplay()
+    try {
+      await f.dialect.cluster.checkHealth()
+      await f.dialect.cluster.session(async () => {
+        const { id } = await f.db
+          .insertInto('notes')
+          .values({ body: 'streamed' })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+        await f.dialect.cluster.token()
+        const streamed: string[] = []
+        for await (const row of f.db.selectFrom('notes').select('body').where('id', '=', id).stream(10)) {
+          streamed.push(row.body)
+        }
+        expect(streamed).toEqual(['streamed'])
+        const inTransaction = await f.db
+          .transaction()
+          .setAccessMode('read only')
+          .execute((trx) => trx.selectFrom('notes').select('body').where('id', '=', id).executeTakeFirst())
+        expect(inTransaction?.body).toBe('streamed')
+      })
+    } finally {
+      for (const replica of f.cluster.replicas) await replica.resumeReplay()
+    }
+  })
+
   // Found by running Kysely's own suite through the dialect: parallel Migrators.
   // One's insert fails on the other's row (23505), and its check again read a
   // replica that had not replayed that row, so the migration failed. A write that
