@@ -18,6 +18,8 @@ export interface TokenResponse {
   setHeader(name: string, value: string | number | readonly string[]): unknown
   getHeader(name: string): unknown
   end(...args: unknown[]): unknown
+  writeHead?(...args: unknown[]): unknown
+  write?(...args: unknown[]): unknown
 }
 
 /** Options of {@link sessionHandler}. */
@@ -37,10 +39,12 @@ export interface SessionHandlerOptions {
  * 1. the token is read from the request header, else from the cookie (a malformed
  *    header is a 400; a malformed cookie is ignored);
  * 2. the handler runs in `cluster.session(…, { token })`;
- * 3. when the handler ends the response, the session's newest token is set as the
- *    response header and cookie. `end()` waits for a token capture still in
- *    flight (a fraction of a millisecond after the last write), so the token
- *    always covers every write of the request.
+ * 3. when the handler starts sending the response (`writeHead`, `write` or
+ *    `end`), the session's newest token is set as the response header and cookie.
+ *    The response waits for a token capture still in flight (a fraction of a
+ *    millisecond after the last write), so the token covers every write made
+ *    before the response began. Fastify and `@hono/node-server`, which call
+ *    `writeHead` before `end`, and streamed bodies get it too.
  *
  * A client (or the browser, through the cookie) sends the token back, and its next
  * request reads its own writes even from another app instance. A malformed token in
@@ -105,6 +109,13 @@ function cookieToken(req: TokenRequest, cookie: string): string | undefined {
   return undefined
 }
 
+/**
+ * Holds the response's first `writeHead`, `write` or `end` until the session's
+ * token is known (a capture in flight takes a fraction of a millisecond), sets it
+ * on the headers, then sends the held calls in their order. Frameworks that call
+ * `writeHead` before `end` (Fastify, `@hono/node-server`) or stream the body with
+ * `write` send headers before `end`: patching `end` alone found them sent.
+ */
 function attachToken(
   cluster: SessionCluster,
   res: TokenResponse,
@@ -113,20 +124,53 @@ function attachToken(
   maxAge: number,
 ) {
   const end = res.end.bind(res)
-  res.end = (...args: unknown[]) => {
+  const writeHead = res.writeHead?.bind(res)
+  const write = res.write?.bind(res)
+  let held: (() => void)[] | undefined
+  let ready = false
+  const afterToken = (call: () => void) => {
+    if (ready) return call()
+    if (held) {
+      held.push(call)
+      return
+    }
+    held = [call]
     // Runs inside the session: token() waits for a capture in flight.
-    void cluster.token().then(
-      (token) => {
-        if (token && !res.headersSent) {
+    void cluster
+      .token()
+      .then(
+        (token) => {
+          if (!token || res.headersSent) return
           res.setHeader(header, token)
           if (cookie)
             appendCookie(res, `${cookie}=${token}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax`)
-        }
-        end(...args)
-      },
-      () => end(...args),
-    )
+        },
+        () => {},
+      )
+      .finally(() => {
+        ready = true
+        const calls = held ?? []
+        held = undefined
+        for (const next of calls) next()
+      })
+  }
+  res.end = (...args: unknown[]) => {
+    afterToken(() => end(...args))
     return res
+  }
+  if (writeHead) {
+    res.writeHead = (...args: unknown[]) => {
+      afterToken(() => writeHead(...args))
+      return res
+    }
+  }
+  if (write) {
+    // Held writes report no backpressure: they are few, and sent in a moment.
+    res.write = (...args: unknown[]) => {
+      if (ready) return write(...args)
+      afterToken(() => write(...args))
+      return true
+    }
   }
 }
 

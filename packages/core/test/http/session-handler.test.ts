@@ -29,8 +29,22 @@ beforeAll(async () => {
           'insert into notes (body) values ($1) returning id',
           [url.searchParams.get('body')],
         )
-        res.setHeader('set-cookie', 'theme=dark; Path=/')
-        res.end(JSON.stringify({ id: rows[0]!.id }))
+        const body = JSON.stringify({ id: rows[0]!.id })
+        const style = url.searchParams.get('style')
+        if (style === 'writeHead') {
+          // As Fastify and @hono/node-server answer: the headers first, then end().
+          res.writeHead(201, { 'content-type': 'application/json' })
+          res.end(body)
+        } else if (style === 'stream') {
+          // A streamed body: the headers go out with the first write.
+          res.writeHead(200, { 'content-type': 'application/json' })
+          res.write(body.slice(0, 3))
+          res.write(body.slice(3))
+          res.end()
+        } else {
+          res.setHeader('set-cookie', 'theme=dark; Path=/')
+          res.end(body)
+        }
         return
       }
       const { rows } = await causeway.query('select body from notes where id = $1', [
@@ -49,9 +63,12 @@ afterAll(async () => {
   await cluster?.close()
 })
 
-async function writeNote(body: string): Promise<{ id: number; token: string | null; cookies: string[] }> {
-  const response = await fetch(`${base}/notes?body=${body}`, { method: 'POST' })
-  expect(response.status).toBe(200)
+async function writeNote(
+  body: string,
+  style = 'end',
+): Promise<{ id: number; token: string | null; cookies: string[] }> {
+  const response = await fetch(`${base}/notes?body=${body}&style=${style}`, { method: 'POST' })
+  expect(response.status).toBe(style === 'writeHead' ? 201 : 200)
   const { id } = (await response.json()) as { id: number }
   return { id, token: response.headers.get('x-causeway-token'), cookies: response.headers.getSetCookie() }
 }
@@ -73,6 +90,16 @@ describe('sessionHandler (node:http, real cluster)', () => {
     expect(token).toMatch(/^cw1\.[0-9]+\.1\.[0-9a-f]+$/)
     expect(cookies).toContain('theme=dark; Path=/')
     expect(cookies).toContain(`causeway_token=${token}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax`)
+  })
+
+  // Regression (issue 12): a handler that calls writeHead() before end(), as Fastify 5
+  // and @hono/node-server do, or streams its body, sent its headers before the
+  // patched end() could add the token: it was silently dropped.
+  it.each(['writeHead', 'stream'])('hands back the token when the handler answers with %s', async (style) => {
+    const { id, token, cookies } = await writeNote(`via-${style}`, style)
+    expect(id).toBeGreaterThan(0)
+    expect(token).toMatch(/^cw1\./)
+    expect(cookies.some((c) => c.startsWith('causeway_token='))).toBe(true)
   })
 
   it('sets no token on a response whose request wrote nothing', async () => {
