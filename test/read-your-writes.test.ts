@@ -68,8 +68,11 @@ describe('read-your-writes', () => {
         const a = await insert()
         await gate
         await readBack(a) // the primary: its token is not captured yet
-        await new Promise((resolve) => setTimeout(resolve, 50))
-        for (let i = 0; i < 5; i++) ports.push((await readBack(a)).rows[0]!.port)
+        // Soon a replica serves the session (without the fix: never, until its next write).
+        for (let i = 0; i < 40 && !ports.some((port) => port !== f.cluster.primary.port); i++) {
+          await new Promise((resolve) => setTimeout(resolve, 50))
+          ports.push((await readBack(a)).rows[0]!.port)
+        }
       })
       // Meanwhile B's read wants a token, which turns eager capture on.
       await cluster.session(async () => {
