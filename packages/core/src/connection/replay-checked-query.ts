@@ -2,6 +2,7 @@ import type pg from 'pg'
 import { serialize } from 'pg-protocol'
 import { type Lsn, parseLsn } from '../consistency/lsn.js'
 import { CausewayError } from '../errors/causeway-error.js'
+import { functionRefusedError, refusedFunction } from '../errors/refused-function.js'
 
 /**
  * How the flight is cut into implicit transactions.
@@ -89,7 +90,8 @@ export interface ReplayCheckedResult<R extends pg.QueryResultRow = pg.QueryResul
  * Errors: a PostgreSQL error of the read rejects with pg's own `DatabaseError`,
  * once the connection is ready again. A failed check (for instance a server that
  * does not know the function) rejects with a {@link CausewayError} `REPLAY_CHECK_FAILED`,
- * its `cause` the server's error. A lost connection or a `query_timeout` rejects
+ * its `cause` the server's error; a refused function (42501, 42883, 0A000) is named
+ * in its message, with what to configure. A lost connection or a `query_timeout` rejects
  * with pg's error at once.
  *
  * @example
@@ -314,9 +316,15 @@ class ReplayCheckedFlight implements pg.Submittable {
 
   #failure(): Error | undefined {
     if (this.#checkError) {
+      // Name the refused function and the fix, as the FUNCTION_REFUSED error does;
+      // the code stays REPLAY_CHECK_FAILED, on which the read goes to the primary.
+      const refused = refusedFunction(this.#checkError)
+      const detail = refused
+        ? functionRefusedError(this.#checkError, "the read's server").message
+        : this.#checkError.message
       return new CausewayError(
         'REPLAY_CHECK_FAILED',
-        `the replay position check failed on the read's connection: ${this.#checkError.message}`,
+        `the replay position check failed on the read's connection: ${detail}`,
         { cause: this.#checkError },
       )
     }

@@ -15,6 +15,7 @@ export type CausewayErrorCode =
   | 'FAILOVER_FAILED'
   | 'TRANSACTION_STATE'
   | 'REPLAY_CHECK_FAILED'
+  | 'FUNCTION_REFUSED'
 
 /**
  * The one error class of Causeway, for failures of Causeway's own making: no

@@ -16,6 +16,20 @@ export interface ClusterEvents {
   'node-lagging': { node: string; lagBytes: number; lagMillis: number }
   /** A lagging replica came back within `maxLag`. */
   'node-caught-up': { node: string; lagBytes: number; lagMillis: number }
+  /**
+   * The server refuses a function Causeway calls (SQLSTATE 42501 without the
+   * privilege, 42883 or 0A000 on a service that does not provide it). `error` is
+   * the `FUNCTION_REFUSED` message: the function, what Causeway cannot do without
+   * it, and what to configure. Emitted once per node and function. A replica that
+   * refuses is never routed to; a primary that refuses token captures serves the
+   * reads that follow writes.
+   */
+  'function-refused': {
+    node: string
+    function: string | undefined
+    sqlState: string | undefined
+    error: string
+  }
   /** A node is fenced: nothing is routed to it. */
   'node-fenced': { node: string; reason: string }
   /** A node's role changed (seen by a probe, a ParameterStatus message or a 25006). */

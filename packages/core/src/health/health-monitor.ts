@@ -1,4 +1,6 @@
 import type { ResolvedConfig } from '../config/config-schema.js'
+import { CausewayError } from '../errors/causeway-error.js'
+import { refusedFunction } from '../errors/refused-function.js'
 import type { EventHub } from '../events/event-hub.js'
 import type { DbNode, ProbeResult } from '../topology/db-node.js'
 import type { LagTracker } from '../topology/lag-tracker.js'
@@ -31,6 +33,8 @@ export class HealthMonitor {
   readonly #running = new Map<DbNode, Promise<void>>()
   readonly #lastProbe = new Map<DbNode, number>()
   readonly #afterProbe: (node: DbNode) => void
+  /** The refusal last reported per node: a `function-refused` event goes out once per node and function. */
+  readonly #reportedRefusals = new Map<DbNode, string>()
   #stopped = false
   /** When a {@link recheck} last probed every node, and that probe round. */
   #recheckedAt = 0
@@ -68,6 +72,7 @@ export class HealthMonitor {
     clearTimeout(this.#timers.get(node))
     this.#timers.delete(node)
     this.#lastProbe.delete(node)
+    this.#reportedRefusals.delete(node)
   }
 
   /** Probes every node now, and resolves when all have answered or failed. */
@@ -166,7 +171,11 @@ export class HealthMonitor {
           `${node.name} stopped answering: its health probe got no reply within ${this.#config.health.timeoutMillis} ms`,
         )
       }
+      // A refused function is refused on every probe: the node fails them (down,
+      // then probed with backoff, never routed to), with the refusal as its reason.
+      if (error instanceof CausewayError && error.code === 'FUNCTION_REFUSED') node.probeRefused = error
       this.#fail(node, error)
+      this.#reportRefusal(node)
       this.#topology.evaluate()
       this.#afterProbe(node)
       return
@@ -188,6 +197,7 @@ export class HealthMonitor {
     if (node === this.#topology.lastPrimary && node.role === 'primary' && node.lsn !== undefined)
       this.#lag.record(node.lsn, now)
     if (node.role === 'replica') this.#updateLag(node, now)
+    this.#reportRefusal(node)
     this.#topology.evaluate()
     this.#afterProbe(node)
   }
@@ -203,6 +213,29 @@ export class HealthMonitor {
     node.forgetPosition()
     if (transition.to === 'down') this.#events.emit('node-down', { node: node.name, error: message })
     else this.#events.emit('node-suspect', { node: node.name, error: message })
+  }
+
+  /**
+   * Emits `function-refused` when the node refuses a function it did not refuse
+   * at the last report (to a probe, or to a token capture since): once per node
+   * and function, not once per probe.
+   */
+  #reportRefusal(node: DbNode): void {
+    const refused = node.refused
+    if (!refused) {
+      this.#reportedRefusals.delete(node)
+      return
+    }
+    const cause = refusedFunction(refused.cause)
+    const key = `${cause?.sqlState}:${cause?.name}`
+    if (this.#reportedRefusals.get(node) === key) return
+    this.#reportedRefusals.set(node, key)
+    this.#events.emit('function-refused', {
+      node: node.name,
+      function: cause?.name,
+      sqlState: cause?.sqlState,
+      error: refused.message,
+    })
   }
 
   #updateLag(node: DbNode, now: number): void {

@@ -1,5 +1,7 @@
 import type pg from 'pg'
 import { parseLsn, type WalLayout } from '../consistency/lsn.js'
+import type { CausewayError } from '../errors/causeway-error.js'
+import { functionRefusedError, refusedFunction } from '../errors/refused-function.js'
 import type { DbNode, ProbeResult } from '../topology/db-node.js'
 
 /**
@@ -27,6 +29,20 @@ const IDENTITY_SQL = `select
   (select system_identifier::text from pg_control_system()) as system_id,
   current_setting('wal_block_size')::int as page_bytes,
   (select setting::int from pg_settings where name = 'wal_segment_size') as segment_bytes`
+
+/**
+ * What a probe asks when the server refused {@link PROBE_SQL} (a function a role
+ * may not call, or a service does not provide). PostgreSQL checks EXECUTE on every
+ * function of a statement before running it, even one in a CASE branch never
+ * taken, so a primary refused a replica-only function fails the whole probe.
+ */
+const ROLE_SQL = 'select pg_is_in_recovery() as recovery, pg_postmaster_start_time()::text as lifetime'
+
+/** A primary's position and timeline, asked apart from {@link ROLE_SQL} on a refusing server. */
+const PRIMARY_POSITION_SQL = `select pg_current_wal_lsn()::text as lsn,
+  ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int as timeline`
+
+const CHECKPOINT_TIMELINE_SQL = 'select timeline_id as timeline from pg_control_checkpoint()'
 
 interface ProbeRow {
   recovery: boolean
@@ -58,14 +74,24 @@ export function probeNode(node: DbNode): Promise<ProbeResult> {
   const queued = side.busy
   return side
     .use<ProbeResult>(async (client) => {
-      const { rows } = await client.query<ProbeRow>(PROBE_SQL)
-      const row = rows[0]!
+      let row: ProbeRow
+      let refused: CausewayError | undefined
+      try {
+        row = (await client.query<ProbeRow>(PROBE_SQL)).rows[0]!
+      } catch (error) {
+        if (!refusedFunction(error)) throw error
+        refused = functionRefusedError(error, node.name)
+        side.statements++
+        row = await probeRefusing(client, node.name, refused)
+      }
       let identity = identities.get(node)
       // Read on the same connection as the probe, so of the same server: a new start
       // time (a restart, or another server behind the same address) reads it again.
       if (identity?.lifetime !== row.lifetime) {
         side.statements++
-        identity = await readIdentity(client, row.lifetime)
+        identity = await readIdentity(client, row.lifetime).catch((error: unknown) => {
+          throw refusedFunction(error) ? functionRefusedError(error, node.name) : error
+        })
         identities.set(node, identity)
       }
       return {
@@ -77,12 +103,51 @@ export function probeNode(node: DbNode): Promise<ProbeResult> {
         upstream: row.upstream ?? undefined,
         replayPaused: row.paused === true,
         walLayout: identity.walLayout,
+        refused,
       }
     })
     .catch((error: unknown) => {
       if (queued && error instanceof Error) Object.defineProperty(error, 'probeQueued', { value: true })
       throw error
     })
+}
+
+/**
+ * The probe of a server that refused {@link PROBE_SQL}. A standby whose replay
+ * position cannot be read can never prove a read fresh: the probe fails with
+ * `refused` (so the node is never routed to, and is probed with backoff). A
+ * primary still takes writes: its position is read apart, and left unknown if
+ * that is refused too (token captures then fail, and reads after writes go to
+ * the primary).
+ */
+async function probeRefusing(client: pg.Client, node: string, refused: CausewayError): Promise<ProbeRow> {
+  const rethrow = (error: unknown): never => {
+    throw refusedFunction(error) ? functionRefusedError(error, node) : error
+  }
+  const { rows } = await client.query<{ recovery: boolean; lifetime: string }>(ROLE_SQL).catch(rethrow)
+  const { recovery, lifetime } = rows[0]!
+  if (recovery) throw refused
+  const position = await client.query<{ lsn: string; timeline: number }>(PRIMARY_POSITION_SQL).then(
+    ({ rows }) => rows[0],
+    (error: unknown) => (refusedFunction(error) ? undefined : rethrow(error)),
+  )
+  // Without pg_walfile_name(), the timeline of the last checkpoint: a primary
+  // writes its own timeline's checkpoints (it may lag just after a promotion, and
+  // the topology keeps the newer reading within one server lifetime).
+  const timeline =
+    position?.timeline ??
+    (await client.query<{ timeline: number }>(CHECKPOINT_TIMELINE_SQL).then(
+      ({ rows }) => rows[0]?.timeline,
+      (error: unknown) => (refusedFunction(error) ? undefined : rethrow(error)),
+    ))
+  return {
+    recovery,
+    lifetime,
+    lsn: position?.lsn ?? null,
+    timeline: timeline ?? null,
+    upstream: null,
+    paused: false,
+  }
 }
 
 async function readIdentity(client: pg.Client, lifetime: string): Promise<Identity> {

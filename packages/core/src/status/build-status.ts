@@ -40,7 +40,7 @@ function nodeStatus(node: DbNode, byAddress: ReadonlyMap<string, string>): NodeS
     name: node.name,
     role: node.role,
     state: node.state,
-    reason: node.fencedBecause ?? (node.breaker.state === 'healthy' ? undefined : node.lastError),
+    reason: node.fencedBecause ?? (node.breaker.state === 'healthy' ? node.refused?.message : node.lastError),
     lsn: node.lsn === undefined ? undefined : formatLsn(node.lsn),
     timeline: node.timeline,
     // A replica's upstream by name when it is one of ours, else as host:port.

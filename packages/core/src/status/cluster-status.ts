@@ -6,7 +6,11 @@ export interface NodeStatus {
   readonly name: string
   readonly role: NodeRole
   readonly state: NodeState
-  /** Why the node is fenced, or its last error while suspect or down. */
+  /**
+   * Why the node is fenced, or its last error while suspect or down, or (while
+   * healthy) the function it refuses Causeway (`FUNCTION_REFUSED`: a primary that
+   * takes writes but whose position cannot be read).
+   */
   readonly reason: string | undefined
   /** Replay LSN of a replica, current WAL LSN of the primary, as last seen. */
   readonly lsn: string | undefined

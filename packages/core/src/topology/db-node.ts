@@ -3,6 +3,8 @@ import { DEFAULT_WAL_LAYOUT, type Lsn, parseLsn, type WalLayout } from '../consi
 import { LsnSampler, SAMPLE_SQL } from '../consistency/lsn-sampler.js'
 import type { ConsistencyToken } from '../consistency/token.js'
 import type { SideConnection } from '../driver/side-connection.js'
+import type { CausewayError } from '../errors/causeway-error.js'
+import { functionRefusedError, refusedFunction } from '../errors/refused-function.js'
 import type { NodeRole, NodeState } from '../model/node-state.js'
 import { type BreakerSettings, CircuitBreaker } from './circuit-breaker.js'
 
@@ -24,6 +26,11 @@ export interface ProbeResult {
   readonly upstream: string | undefined
   readonly replayPaused: boolean
   readonly walLayout: WalLayout
+  /**
+   * A function the full probe needs that the server refused (`FUNCTION_REFUSED`),
+   * on a primary that still answered a reduced probe; undefined when nothing was.
+   */
+  readonly refused?: CausewayError | undefined
 }
 
 /** What a node is made of: its names, its pool and its side connections. */
@@ -59,6 +66,7 @@ export class DbNode {
   readonly captures: SideConnection
   /** Takes tokens on this node (amortised): any sample taken after a write was acknowledged covers it. */
   readonly sampler: LsnSampler
+  readonly #retryRefusedMillis: number
 
   role: NodeRole = 'unknown'
   /**
@@ -71,6 +79,14 @@ export class DbNode {
   /** A draining node takes no new statements; running ones finish. */
   draining = false
   lastError: string | undefined
+  /**
+   * A function the server refused to Causeway's probe (`FUNCTION_REFUSED`): set by
+   * the monitor, cleared by a probe that needed nothing refused.
+   */
+  probeRefused: CausewayError | undefined
+  /** A function the server refused to a token capture, and when (`performance.now()`). */
+  captureRefused: CausewayError | undefined
+  captureRefusedAt = 0
   /** When the current run of failures began; undefined while the node passes. */
   failingSince: number | undefined
   /** When a probe last got an answer from the node (`Date.now()`). */
@@ -117,6 +133,7 @@ export class DbNode {
     this.breaker = new CircuitBreaker(parts.breaker)
     this.side = parts.side
     this.captures = parts.captures
+    this.#retryRefusedMillis = parts.breaker.intervalMillis
     this.sampler = new LsnSampler(
       () => this.#sampleToken(),
       () => this.walLayout,
@@ -127,6 +144,11 @@ export class DbNode {
     if (this.fencedBecause) return 'fenced'
     const health = this.breaker.state
     return health === 'healthy' && !this.verified ? 'unverified' : health
+  }
+
+  /** The function this server refuses Causeway, if any: what `status()` and the `function-refused` event name. */
+  get refused(): CausewayError | undefined {
+    return this.probeRefused ?? this.captureRefused
   }
 
   /** Healthy, verified, not fenced, not draining. */
@@ -167,6 +189,7 @@ export class DbNode {
     this.upstream = result.upstream
     this.replayPaused = result.replayPaused
     this.walLayout = result.walLayout
+    this.probeRefused = result.refused
     if (result.lsn !== undefined) {
       this.lsn = result.lsn
       this.lsnSeenAt = performance.now()
@@ -199,6 +222,23 @@ export class DbNode {
   }
 
   async #sampleToken(): Promise<{ lsn: string; timeline: number; systemId: string }> {
+    // A refused capture is refused again: fail at once (the write's scope then
+    // reads from the primary) and ask the server again only after one probe interval.
+    const refused = this.captureRefused
+    if (refused && performance.now() - this.captureRefusedAt < this.#retryRefusedMillis) throw refused
+    try {
+      const token = await this.#captureToken()
+      this.captureRefused = undefined
+      return token
+    } catch (error) {
+      if (!refusedFunction(error)) throw error
+      this.captureRefused = functionRefusedError(error, this.name)
+      this.captureRefusedAt = performance.now()
+      throw this.captureRefused
+    }
+  }
+
+  async #captureToken(): Promise<{ lsn: string; timeline: number; systemId: string }> {
     const [row] = await this.captures.run<{ lsn: string; timeline: number }>(SAMPLE_SQL)
     if (!row) throw new Error('token capture returned no row')
     // The primary has reached at least this: a token from this capture is then

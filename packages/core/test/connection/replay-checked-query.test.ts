@@ -201,6 +201,9 @@ describe('errors', () => {
         expect(error).toBeInstanceOf(CausewayError)
         expect(error).toMatchObject({ code: 'REPLAY_CHECK_FAILED', sqlState: '42501' })
         expect((error as Error).cause).toBeInstanceOf(pg.DatabaseError)
+        // It names the refused function and the fix, and no credential.
+        expect((error as Error).message).toMatch(/refuses pg_last_wal_replay_lsn\(\).*grant pg_monitor/i)
+        expect((error as Error).message).not.toContain('checkless')
         // The read's own error still wins over nothing: a check that passes is needed for a result.
         expect((await client.query('select 2 as n')).rows).toEqual([{ n: 2 }])
         expect(client.getTransactionStatus()).toBe('I')
