@@ -37,9 +37,21 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
-          exclude: ['**/*.unit.test.ts', '**/node_modules/**'],
+          // test/ha needs Debian's Patroni and etcd, and runs in the `ha` project (pnpm test:ha).
+          exclude: ['**/*.unit.test.ts', '**/node_modules/**', 'test/ha/**'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          pool: 'forks',
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          // Under the HA engines users run (Patroni with etcd): slow to start, so not in `pnpm test`.
+          name: 'ha',
+          include: ['test/ha/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
           pool: 'forks',
         },
       },

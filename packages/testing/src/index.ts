@@ -3,6 +3,15 @@ export type { ClusterNode } from './cluster-node.js'
 export { ENV_PRIMARY_URL, ENV_REPLICA_URLS } from './external-cluster.js'
 export { haproxyAvailable, type StartHaproxyOptions, startHaproxy } from './haproxy.js'
 export { HarnessError } from './harness-error.js'
+export {
+  type PatroniCluster,
+  type PatroniLeader,
+  patroniAvailable,
+  type StartPatroniClusterOptions,
+  startPatroniCluster,
+} from './patroni-cluster.js'
+export type { PatroniMember } from './patroni-member.js'
+export type { PatroniClusterMember, PatroniClusterView } from './patroni-rest.js'
 export type { StopMode } from './pg-server.js'
 export { pgbouncerAvailable, type StartPgbouncerOptions, startPgbouncer } from './pgbouncer.js'
 export { type Backend, backendOf, type RunningProxy } from './running-proxy.js'
