@@ -4,6 +4,7 @@ import type { NodeConfig } from '../config/node-config.js'
 import { SideConnection } from '../driver/side-connection.js'
 import { DbNode } from '../topology/db-node.js'
 import { registerSecret } from '../util/redact.js'
+import { REMOTE_APPLY_OPTION, serverSyncClient } from './server-sync-client.js'
 
 /** Called when a pooled connection reports `in_hot_standby` (PostgreSQL 14+). */
 export type HotStandbyListener = (node: DbNode, inHotStandby: boolean) => void
@@ -24,20 +25,27 @@ export function createNode(
   registerSecret(typeof options.password === 'string' ? options.password : undefined)
   if (typeof options.connectionString === 'string') registerSecret(passwordOf(options.connectionString))
 
-  if (resolved.sync?.method === 'server') {
+  // Side connections (probes, captures, promotions) commit nothing that needs mirroring.
+  const connection = { ...options } as pg.ClientConfig
+  const serverSync = resolved.sync?.method === 'server'
+  if (serverSync) {
     // Server-side mirroring: COMMIT returns once synchronous_standby_names' standbys
-    // have applied it. Set on every node's sessions, since any node may be promoted.
+    // have applied it. Set on every node's pooled sessions, since any node may be promoted.
     const own = typeof options.options === 'string' ? `${options.options} ` : ''
-    options.options = `${own}-c synchronous_commit=remote_apply`
+    options.options = `${own}${REMOTE_APPLY_OPTION}`
   }
-  const connection = options as pg.ClientConfig
+  const pooled = options as pg.ClientConfig
   // The connect timeout bounds opening a connection (a dead host), set on the
   // client: as a pool option, pg-pool would also arm and clear a timer on every
   // checkout, a cost on every statement.
   const connectTimeout =
     (connection.connectionTimeoutMillis as number | undefined) ?? resolved.pool.connectionTimeoutMillis
-  const { connectionTimeoutMillis: _, ...poolOptions } = connection
-  class TimedClient extends resolved.pg.Client {
+  const { connectionTimeoutMillis: _, ...poolOptions } = pooled
+  // Checked before the node's first pooled connection: a pooler may refuse or drop the option.
+  const BaseClient = serverSync
+    ? serverSyncClient(resolved.pg.Client, { ...pooled, connectionTimeoutMillis: connectTimeout }, name)
+    : resolved.pg.Client
+  class TimedClient extends BaseClient {
     constructor(config: pg.ClientConfig = {}) {
       super({ ...config, connectionTimeoutMillis: connectTimeout })
     }

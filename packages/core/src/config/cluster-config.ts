@@ -24,7 +24,10 @@ export interface SyncOptions {
    * `'client'` (default) waits by polling the replicas' replay positions and works
    * on any cluster. `'server'` makes the primary wait (`synchronous_commit =
    * remote_apply`); it needs `synchronous_standby_names` on the primary, and counts
-   * what that setting names, not `replicas`.
+   * what that setting names, not `replicas`. Each node's sessions are checked to run
+   * with `remote_apply` (asked for by the `options` startup parameter, or the role's
+   * own default behind a pooler such as PgBouncer, which refuses that parameter);
+   * if they do not, statements fail with `CONFIG_INVALID`, saying what to configure.
    */
   readonly method?: 'client' | 'server'
 }
