@@ -4,8 +4,8 @@ import { loadSqlParser } from './classify/sql-parser.js'
 import { assembleCluster, type ClusterParts, closeCluster } from './cluster/cluster-parts.js'
 import { closeNode } from './cluster/node-registry.js'
 import type { ClusterConfig } from './config/cluster-config.js'
+import { replicaEntrySchema } from './config/config-schema.js'
 import type { NodeConfig } from './config/node-config.js'
-import { nodeConfigSchema } from './config/node-config.js'
 import { resolveConfig } from './config/resolve-config.js'
 import { resolveSync } from './config/resolve-sync.js'
 import { RoutedConnection } from './connection/routed-connection.js'
@@ -189,19 +189,28 @@ export class Cluster {
     await monitor.probeAll()
   }
 
-  /** Adds a replica to the running cluster; it takes reads once its first probe passes. */
+  /**
+   * Adds a replica to the running cluster; it takes reads once its first probe
+   * passes. A connection string with several hosts adds one node per host (all or
+   * none: a name already taken adds none).
+   */
   async addReplica(config: NodeConfig): Promise<void> {
     this.#assertOpen()
-    const parsed = nodeConfigSchema.safeParse(config)
+    const parsed = replicaEntrySchema.safeParse(config)
     if (!parsed.success)
       throw new CausewayError('CONFIG_INVALID', `addReplica: ${parsed.error.issues[0]?.message}`)
-    const node = this.#parts.createNode(config)
-    if (!this.#parts.nodes.add(node)) {
-      await node.pool.end()
-      throw new CausewayError('CONFIG_INVALID', `addReplica: a node named "${node.name}" exists`)
+    const added = []
+    for (const one of parsed.data) {
+      const node = this.#parts.createNode(one)
+      if (!this.#parts.nodes.add(node)) {
+        for (const made of added) this.#parts.nodes.remove(made)
+        await Promise.all([node, ...added].map(closeNode))
+        throw new CausewayError('CONFIG_INVALID', `addReplica: a node named "${node.name}" exists`)
+      }
+      added.push(node)
     }
-    this.#parts.events.emit('replica-added', { node: node.name })
-    await this.#parts.monitor.probe(node)
+    for (const node of added) this.#parts.events.emit('replica-added', { node: node.name })
+    await Promise.all(added.map((node) => this.#parts.monitor.probe(node)))
   }
 
   /**

@@ -73,15 +73,23 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
         if (!checkouts.closed) monitor?.reportFailure(node, error)
       },
     )
-  for (const [i, nodeConfig] of [config.primary, ...config.replicas].entries()) {
-    const node = createNodeOf(nodeConfig as NodeConfig)
-    if (!nodes.add(node)) {
-      for (const made of [node, ...nodes.all]) void made.pool.end()
-      const field = i === 0 ? 'primary' : `replicas[${i - 1}]`
-      throw new CausewayError(
-        'CONFIG_INVALID',
-        `invalid Causeway config:\n  ${field}.name: "${node.name}" is used twice`,
-      )
+  // Config order, the primary's candidates first: the first is the configured primary.
+  const entries = [
+    { field: 'primary', configs: config.primary },
+    ...config.replicas.map((configs, i) => ({ field: `replicas[${i}]`, configs })),
+  ]
+  for (const { field, configs } of entries) {
+    for (const nodeConfig of configs) {
+      const node = createNodeOf(nodeConfig)
+      if (!nodes.add(node)) {
+        for (const made of [node, ...nodes.all]) void made.pool.end()
+        throw new CausewayError(
+          'CONFIG_INVALID',
+          configs.length === 1
+            ? `invalid Causeway config:\n  ${field}.name: "${node.name}" is used twice`
+            : `invalid Causeway config:\n  ${field}: its node "${node.name}" is used twice (a host listed under primary serves reads while it is a standby: list each host once)`,
+        )
+      }
     }
   }
   const topology = new Topology(

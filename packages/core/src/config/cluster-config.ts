@@ -34,9 +34,31 @@ export interface SyncOptions {
 
 /** The configuration of a {@link Cluster}. Only `primary` is required. */
 export interface ClusterConfig {
-  /** The primary: a `postgres://` URL, or `pg` pool options plus an optional `name`. */
+  /**
+   * The primary: a connection string (a `postgres://` URL or libpq key/value pairs),
+   * or `pg` pool options plus an optional `name`.
+   *
+   * A string with several hosts lists the primary's candidates, one node each: the
+   * writable one becomes the primary, the others serve reads while they are
+   * standbys. It requires `systemId` (which candidate answers first must not decide
+   * what is trusted) and a `failover` other than `'off'`; its
+   * `target_session_attrs`, if any, is `read-write`, `primary` or `any`.
+   *
+   * @example
+   * ```ts
+   * createCluster({
+   *   primary: 'postgres://app:pw@h1:5432,h2:5432/app?target_session_attrs=read-write',
+   *   systemId: '7412345678901234567',
+   * })
+   * ```
+   */
   readonly primary: NodeConfig
-  /** The replicas, as URLs or `pg` pool options plus `name` and `weight`. Default `[]`: all on the primary. */
+  /**
+   * The replicas, as connection strings or `pg` pool options plus `name` and
+   * `weight`. A string with several hosts is one replica node per host; its
+   * `target_session_attrs`, if any, is `standby`, `prefer-standby`, `read-only` or
+   * `any`. Default `[]`: all on the primary.
+   */
   readonly replicas?: readonly NodeConfig[]
   /** Pool settings for every node; a node's own options win. */
   readonly pool?: {
@@ -128,6 +150,7 @@ export interface ClusterConfig {
    * configured primary's, so while that primary has never answered no other node
    * gets a statement. Set it to start serving from the replicas (and, in `follow`
    * mode, from a new primary) even when the configured primary is down at start.
+   * Required when `primary` lists several hosts.
    */
   readonly systemId?: string
   /**

@@ -1,8 +1,10 @@
 import { z } from 'zod'
 import { type PgDriver, peerPgDriver } from '../driver/pg-driver.js'
+import { CausewayError } from '../errors/causeway-error.js'
 import type { BalancerFunction } from '../model/balancer.js'
 import type { FailoverLock } from '../model/failover-lock.js'
-import { nodeConfigSchema } from './node-config.js'
+import { expandNode, type NodeRole } from './expand-node.js'
+import { type NodeConfig, nodeConfigSchema } from './node-config.js'
 
 const millis = z.number().int().nonnegative().finite()
 const secret = z.string().min(16, 'must be at least 16 characters')
@@ -40,6 +42,22 @@ export const syncSchema = z
     timeoutMillis: timeoutMillis ?? timeoutMs ?? 1_000,
   }))
 
+/** A node entry, expanded into one node per host ({@link expandNode}); a problem is named at the entry. */
+const nodeEntry = (role: NodeRole) =>
+  nodeConfigSchema.transform((config, context): NodeConfig[] => {
+    try {
+      return expandNode(config as NodeConfig, role)
+    } catch (error) {
+      if (!(error instanceof CausewayError)) throw error
+      const path = typeof config === 'string' ? [] : ['connectionString']
+      context.addIssue({ code: 'custom', path, message: error.message })
+      return z.NEVER
+    }
+  })
+
+/** A replica entry as `addReplica` takes it: validated, one node per host. */
+export const replicaEntrySchema = nodeEntry('replica')
+
 const pgClass = <C>(name: string) =>
   z.custom<C>((value) => typeof value === 'function', { message: `must be a class (pg's ${name})` })
 
@@ -55,8 +73,10 @@ const pgDriverSchema = z.object(
  */
 export const clusterConfigSchema = z
   .object({
-    primary: nodeConfigSchema,
-    replicas: z.array(nodeConfigSchema).default([]),
+    /** The primary's candidates: one node per host of the entry, the first being the configured primary. */
+    primary: nodeEntry('primary'),
+    /** One list of nodes per entry (one node per host). */
+    replicas: z.array(replicaEntrySchema).default([]),
     pool: z
       .object({
         max: z.number().int().positive().default(10),
@@ -120,6 +140,28 @@ export const clusterConfigSchema = z
     pg: pgDriverSchema.default(peerPgDriver),
   })
   .strict()
+  .superRefine(({ primary, systemId, failover }, context) => {
+    if (primary.length < 2) return
+    // Which candidate defines the cluster's identity? Whichever answers first as a
+    // primary could be another cluster's server listed by mistake, and a write
+    // committed there is lost to ours: so the identity must be given.
+    if (systemId === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['primary'],
+        message:
+          'lists several hosts, so systemId must be set (select system_identifier from pg_control_system()): only nodes of that system are trusted, whichever host answers first',
+      })
+    }
+    if (failover === 'off') {
+      context.addIssue({
+        code: 'custom',
+        path: ['failover'],
+        message:
+          "is 'off', but primary lists several hosts: use 'follow' (or 'auto') to follow the writable one",
+      })
+    }
+  })
 
 /** The configuration with every default filled in. */
 export type ResolvedConfig = z.output<typeof clusterConfigSchema>

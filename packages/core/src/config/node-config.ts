@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { CausewayError } from '../errors/causeway-error.js'
+import { parseConninfo } from './conninfo.js'
 
 /** The `pg` connection and pool options a node may carry, besides `name` and `weight`. */
 const PG_OPTION_KEYS = [
@@ -35,23 +37,24 @@ const PG_OPTION_KEYS = [
   'Promise',
 ] as const
 
-const postgresUrl = z.string().refine(
-  (text) => {
-    try {
-      return ['postgres:', 'postgresql:'].includes(new URL(text).protocol)
-    } catch {
-      return false
-    }
-  },
-  // The value itself is never echoed: it may hold a password.
-  { message: 'must be a postgres:// or postgresql:// URL' },
-)
+/**
+ * A libpq connection string: a `postgres://` URL or key/value pairs, with one host
+ * or several. The problem is named, the value never echoed: it may hold a password.
+ */
+const connectionString = z.string().superRefine((text, context) => {
+  try {
+    parseConninfo(text)
+  } catch (error) {
+    if (!(error instanceof CausewayError)) throw error
+    context.addIssue({ code: 'custom', message: error.message })
+  }
+})
 
 const nodeObject = z
   .object({
     name: z.string().min(1).max(63).optional(),
     weight: z.number().positive().finite().optional(),
-    connectionString: postgresUrl.optional(),
+    connectionString: connectionString.optional(),
     host: z.string().optional(),
     port: z.number().int().min(1).max(65535).optional(),
     ...Object.fromEntries(
@@ -63,13 +66,23 @@ const nodeObject = z
   })
   .strict()
 
-/** A node: a `postgres://` URL, or `pg` pool options plus an optional `name` and `weight`. */
-export const nodeConfigSchema = z.union([postgresUrl, nodeObject], {
+/**
+ * A node entry: a connection string (a `postgres://` URL or libpq key/value pairs,
+ * one host or several), or `pg` pool options plus an optional `name` and `weight`.
+ */
+export const nodeConfigSchema = z.union([connectionString, nodeObject], {
   error: (issue) =>
-    issue.code === 'invalid_union' ? 'must be a postgres:// URL or an object of pg pool options' : undefined,
+    issue.code === 'invalid_union'
+      ? 'must be a connection string (postgres:// URL or key/value) or an object of pg pool options'
+      : undefined,
 })
 
-/** A node as given: a URL, or `pg` pool options plus `name` and `weight`. */
+/**
+ * A node entry as given: a connection string, or `pg` pool options plus `name` and
+ * `weight`. A connection string (alone or as `connectionString`) may list several
+ * hosts (`postgres://h1:5432,h2:5433/app`, `host=h1,h2 port=5432,5433`): each host
+ * becomes a node of its own, named `<name>-<host:port>`, or `host:port` without a name.
+ */
 export type NodeConfig =
   | string
   | (Record<string, unknown> & {

@@ -35,6 +35,7 @@ export interface TokenSource {
  */
 export class ConsistencyScope {
   #token: ConsistencyToken | undefined
+  #tokenAt = 0
   #pending: Promise<void> | undefined
   /** Nodes written to since their last capture, with lazy capture. */
   #deferred: Set<TokenSource> | undefined
@@ -56,6 +57,7 @@ export class ConsistencyScope {
     this.#parent = parent
     if (parent && options.inherit) {
       this.#token = parent.token
+      this.#tokenAt = parent.tokenAt
       if (parent.pending) this.#inherit(parent.pending)
       if (parent.#deferred) this.#deferred = new Set(parent.#deferred)
       if (parent.primaryOnly) this.#uncertainAfter = 0
@@ -68,6 +70,15 @@ export class ConsistencyScope {
   /** The token so far, without waiting for a capture in flight. */
   get token(): ConsistencyToken | undefined {
     return this.#token
+  }
+
+  /**
+   * When the token last moved (`performance.now()`), 0 for one handed over from
+   * another process: a replica position read after this that is still behind the
+   * token means that replica has not replayed it yet.
+   */
+  get tokenAt(): number {
+    return this.#tokenAt
   }
 
   /** Every capture in flight, settled together; undefined when none. */
@@ -107,7 +118,7 @@ export class ConsistencyScope {
 
   /** Folds in a token known now (a continued session, or a fresh capture). */
   advance(token: ConsistencyToken): void {
-    this.#token = mergeTokens(this.#token, token)
+    this.#setToken(token)
     this.#parent?.advance(token)
   }
 
@@ -120,7 +131,7 @@ export class ConsistencyScope {
     const number = ++this.#captures
     const settled = token.then(
       (value) => {
-        this.#token = mergeTokens(this.#token, value)
+        this.#setToken(value)
         if (number > this.#failedCapture) this.#failedCapture = 0
         if (this.#uncertainAfter !== undefined && number > this.#uncertainAfter)
           this.#uncertainAfter = undefined
@@ -141,6 +152,14 @@ export class ConsistencyScope {
       parent.capture(token, source)
     }
     return all
+  }
+
+  #setToken(token: ConsistencyToken): void {
+    const merged = mergeTokens(this.#token, token)
+    if (merged !== this.#token) {
+      this.#token = merged
+      this.#tokenAt = performance.now()
+    }
   }
 
   #covered(source: TokenSource): void {

@@ -16,11 +16,12 @@ import { eligible, type Router } from './router.js'
 const RECOVER_EVERY_MILLIS = 100
 
 /**
- * How long a replica's known position is taken as the truth: a position read this
- * recently (by a probe, or by the check in a read's flight) that is behind a
- * token means the replica has not replayed it, and the read goes to the primary
- * without trying. An older one says little (replay usually takes a fraction of a
- * millisecond), so the replica is tried, with the proof in the read's flight.
+ * How long a replica's known position is taken as the truth: one read this
+ * recently (by a probe, or by the check in a read's flight), after the token was
+ * taken, that is behind the token means the replica has not replayed it, and the
+ * read goes to the primary without trying. An older one, or one read before the
+ * token existed, says little (replay usually takes a fraction of a millisecond),
+ * so the replica is tried, with the proof in the read's flight.
  */
 const FRESH_POSITION_MILLIS = 1
 
@@ -127,7 +128,7 @@ export class ReadPlanner {
       const primaryLsn = this.#topology.primary?.lsn
       if (primaryLsn === undefined || token.lsn > primaryLsn) return undefined
     }
-    return this.#route(token, bound, tried) ?? this.#fallbackNow(this.#reason, statement)
+    return this.#route(token, scope?.tokenAt ?? 0, bound, tried) ?? this.#fallbackNow(this.#reason, statement)
   }
 
   /** The node, when {@link now} could not tell without waiting. */
@@ -167,7 +168,7 @@ export class ReadPlanner {
           return this.#staleToken('unreachable', token, statement)
       }
     }
-    const node = this.#route(token, bound, tried)
+    const node = this.#route(token, scope?.tokenAt ?? 0, bound, tried)
     return node ?? this.#fallback(this.#reason, statement)
   }
 
@@ -197,6 +198,7 @@ export class ReadPlanner {
    */
   #route(
     token: ConsistencyToken | undefined,
+    tokenAt: number,
     bound: DbNode | undefined,
     tried: ReadonlySet<DbNode> | undefined,
   ): DbNode | undefined {
@@ -205,7 +207,7 @@ export class ReadPlanner {
     if (route.node) return route.node
     this.#reason = route.fallback
     if (route.waitFor && token && this.#maxWaitMillis > 0) {
-      const node = this.#worthTrying(route.waitFor)
+      const node = this.#worthTrying(route.waitFor, tokenAt)
       if (node) {
         this.#counters.replayWaits++
         return node
@@ -214,12 +216,16 @@ export class ReadPlanner {
     return undefined
   }
 
-  /** Among replicas behind the token as last seen, one whose position was not seen just now. */
-  #worthTrying(behind: readonly DbNode[]): DbNode | undefined {
+  /**
+   * Among replicas behind the token as last seen, one worth trying: not one whose
+   * position was read after the token was taken, and just now (then it has not
+   * replayed the token, and the primary is quicker than a try that fails).
+   */
+  #worthTrying(behind: readonly DbNode[], tokenAt: number): DbNode | undefined {
     const now = performance.now()
     let candidates: DbNode[] | undefined
     for (const node of behind) {
-      if (now - node.lsnSeenAt < FRESH_POSITION_MILLIS) continue
+      if (node.lsnSeenAt > tokenAt && now - node.lsnSeenAt < FRESH_POSITION_MILLIS) continue
       candidates ??= []
       candidates.push(node)
     }

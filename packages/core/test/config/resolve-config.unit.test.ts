@@ -89,6 +89,58 @@ describe('resolveConfig', () => {
     ).toThrow(/replicas\[0\]\.name: "a" is used twice/)
   })
 
+  describe('multi-host connection strings', () => {
+    const systemId = '7400000000000000001'
+    const multi = 'postgres://app:s3cret-pw@h1:5432,h2:5433/app?target_session_attrs=read-write'
+
+    it('expands the primary into its candidates and each replica entry into its hosts', () => {
+      const config = resolveConfig({
+        primary: multi,
+        replicas: ['host=h3,h4 port=5434 user=app password=s3cret-pw target_session_attrs=standby', url],
+        systemId,
+      })
+      const names = (nodes: readonly unknown[]) => nodes.map((n) => (n as { name?: string }).name ?? n)
+      expect(names(config.primary)).toEqual(['h1:5432', 'h2:5433'])
+      expect(config.replicas.map(names)).toEqual([['h3:5434', 'h4:5434'], [url]])
+    })
+
+    it('requires systemId with several primary candidates, naming primary', () => {
+      const message = problem({ primary: multi })
+      expect(message).toMatch(/primary: lists several hosts, so systemId must be set/)
+      expect(message).not.toContain('s3cret-pw')
+    })
+
+    it("refuses failover 'off' with several primary candidates", () => {
+      expect(problem({ primary: multi, systemId, failover: 'off' })).toMatch(
+        /failover: is 'off', but primary lists several hosts/,
+      )
+    })
+
+    it('names the entry whose target_session_attrs asks for the other role, without echoing it', () => {
+      const onPrimary = problem({
+        primary: 'host=h1,h2 password=s3cret-pw target_session_attrs=standby',
+        systemId,
+      })
+      expect(onPrimary).toMatch(/primary: target_session_attrs=standby asks for a standby/)
+      expect(onPrimary).not.toContain('s3cret-pw')
+      expect(problem({ primary: url, replicas: [url, { connectionString: multi, name: 'ro' }] })).toMatch(
+        /replicas\[1\]\.connectionString: target_session_attrs=read-write asks for the primary/,
+      )
+    })
+
+    it('names the entry of a malformed string, without echoing it', () => {
+      const message = problem({ primary: url, replicas: ["host=h1 password='s3cret-pw"] })
+      expect(message).toMatch(/replicas\[0\]: pair 2 \(password\): the quoted value has no closing quote/)
+      expect(message).not.toContain('s3cret-pw')
+    })
+
+    it('names a host listed under primary and again under replicas', () => {
+      expect(() =>
+        createCluster({ primary: multi, replicas: ['postgres://h2:5433,h3/app'], systemId }),
+      ).toThrow(/replicas\[0\]: its node "h2:5433" is used twice/)
+    })
+  })
+
   it('gives every omitted section all of its defaults', () => {
     const config = resolveConfig({ primary: url })
     expect(config.pool).toEqual({ max: 10, idleTimeoutMillis: 10_000, connectionTimeoutMillis: 5_000 })
