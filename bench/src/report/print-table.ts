@@ -2,6 +2,7 @@ import type { TargetOutcome, WorkloadResult } from '../run/workload-result.js'
 import type { Spread } from '../stats.js'
 import { printColumns } from './columns.js'
 import { printFailover } from './print-failover.js'
+import { printPatroni } from './print-patroni.js'
 
 /** Prints one workload: its contenders' figures, then its ratios (a failover workload: its trials). */
 export function printWorkload(result: WorkloadResult, print: (line: string) => void = console.log): void {
@@ -9,6 +10,10 @@ export function printWorkload(result: WorkloadResult, print: (line: string) => v
   print(`${result.key}: ${result.title}`)
   if (result.failover) {
     printFailover(result, print)
+    return
+  }
+  if (result.patroni) {
+    printPatroni(result, print)
     return
   }
   if (result.idle) {

@@ -107,6 +107,8 @@ export interface WorkloadResult {
   readonly idle?: { readonly seconds: number; readonly settleSeconds: number }
   /** Failover workloads only (they have no contenders): the timings of each trial. */
   readonly failover?: FailoverFigures
+  /** `failover-patroni` only: each trial under Patroni, by how the leader changed. */
+  readonly patroni?: PatroniFailoverFigures
 }
 
 /** One failover trial: a fresh cluster, a writer loop, the primary killed. Times in ms from the kill. */
@@ -136,5 +138,51 @@ export interface FailoverFigures {
   readonly killToFirstWriteMs: Spread | undefined
   readonly promotionToFirstWriteMs?: Spread
   /** Failed writes over every trial, by `error.code`. */
+  readonly errors: Readonly<Record<string, number>>
+}
+
+/**
+ * One leader change under Patroni: a fresh Patroni cluster, a writer loop through
+ * `CausewayDialect` (`failover: 'follow'`), a switchover or a killed leader. Times
+ * in ms; undefined where the trial failed before it could measure.
+ */
+export interface PatroniTrialResult {
+  readonly change: 'switchover' | 'kill'
+  readonly oldLeader: string | undefined
+  readonly newLeader: string | undefined
+  /** Who `/cluster` names as leader when the trial counts the acknowledged writes. */
+  readonly finalLeader: string | undefined
+  /** From the switchover request (or the SIGKILL) to the poll of `/cluster` that first named the new leader. */
+  readonly namedAtMs: number | undefined
+  /** From the same start to the poll that first showed the new leader `running`. */
+  readonly runningAtMs: number | undefined
+  /** From that first naming to the end of the first write the new leader acknowledged: the figure. */
+  readonly namedToFirstWriteMs: number | undefined
+  /** Writes acknowledged before the change (the loop was running). */
+  readonly writesBefore: number
+  /** Writes acknowledged over the whole trial. */
+  readonly acknowledged: number
+  /** Acknowledged writes the final leader does not have: must be 0. */
+  readonly lost: number | undefined
+  /** Writes the old leader acknowledged after `/cluster` named the new one: must be 0. */
+  readonly toOldLeaderAfterNamed: number | undefined
+  /** Writes acknowledged after the new leader ran, on a timeline other than its own: must be 0. */
+  readonly onOldTimelineAfterRunning: number | undefined
+  /** Failed writes over the trial, by `error.code`. */
+  readonly errors: Readonly<Record<string, number>>
+  /** Why the trial produced no figure. */
+  readonly failure?: string
+}
+
+/** `failover-patroni`'s figures: every trial of each change, or why none ran. */
+export interface PatroniFailoverFigures {
+  /** Set when patroni, etcd or PostgreSQL 15 is missing: the reason, and no trial ran. */
+  readonly skipped?: string
+  readonly trials: readonly PatroniTrialResult[]
+  /** Per change, over the trials that wrote to the new leader: Patroni naming it → first write. */
+  readonly namedToFirstWriteMs: Partial<Record<'switchover' | 'kill', Spread>>
+  /** Over every trial: acknowledged writes lost, and acknowledged by the old leader after it was named away. */
+  readonly lost: number
+  readonly toOldLeaderAfterNamed: number
   readonly errors: Readonly<Record<string, number>>
 }

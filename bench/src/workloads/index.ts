@@ -1,4 +1,5 @@
 import { failoverWorkload } from './failover.js'
+import { failoverPatroniWorkload } from './failover-patroni.js'
 import { idleWorkload } from './idle.js'
 import { mixedWorkload } from './mixed.js'
 import { overheadWorkload } from './overhead.js'
@@ -12,7 +13,7 @@ import { writeC1Workload } from './write-c1.js'
  * Every workload, in the order they run. `idle` comes first, on a quiet cluster.
  * Read-your-writes runs with no think time (below the ~0.3 ms replication delay)
  * and with 5 ms (above its p99), each with issue 9's bounds; the failover
- * workloads, each on clusters of their own, come last.
+ * workloads, each on clusters of their own (Patroni's last), come last.
  */
 export const WORKLOADS: readonly Workload[] = [
   idleWorkload,
@@ -26,4 +27,5 @@ export const WORKLOADS: readonly Workload[] = [
   writeC1Workload,
   failoverWorkload('follow'),
   failoverWorkload('auto'),
+  failoverPatroniWorkload,
 ]
