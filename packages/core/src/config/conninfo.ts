@@ -167,8 +167,9 @@ function decode(text: string, what: string): string {
  * libpq's key/value syntax: `key = value` pairs separated by whitespace; a value
  * is single-quoted to hold spaces or be empty, and a backslash escapes the next
  * character, inside quotes or not (`'it\'s'`, `a\ b`). The last of a repeated key wins.
+ * `fail` makes the error (default: `CONFIG_INVALID`); problems never echo a value.
  */
-function parsePairs(text: string): [string, string][] {
+export function parsePairs(text: string, fail: (problem: string) => Error = invalid): [string, string][] {
   const pairs: [string, string][] = []
   let i = 0
   const skipSpace = () => {
@@ -181,9 +182,9 @@ function parsePairs(text: string): [string, string][] {
     while (i < text.length && text[i] !== '=' && !/\s/.test(text[i]!)) i++
     const key = text.slice(keyStart, i)
     const which = `pair ${pairs.length + 1}`
-    if (!/^[a-z_][a-z0-9_]*$/i.test(key)) throw invalid(`${which}: a key is letters, digits and "_"`)
+    if (!/^[a-z_][a-z0-9_]*$/i.test(key)) throw fail(`${which}: a key is letters, digits and "_"`)
     skipSpace()
-    if (text[i] !== '=') throw invalid(`${which} (${key}): "=" expected after the key`)
+    if (text[i] !== '=') throw fail(`${which} (${key}): "=" expected after the key`)
     i++
     skipSpace()
     let value = ''
@@ -195,7 +196,8 @@ function parsePairs(text: string): [string, string][] {
       i++
     }
     if (quoted) {
-      if (text[i] !== "'") throw invalid(`${which} (${key}): the quoted value has no closing quote`)
+      if (text[i] !== "'")
+        throw fail(`${which} (${key}): the quoted value has no closing quote (unterminated)`)
       i++
     }
     pairs.push([key, value])

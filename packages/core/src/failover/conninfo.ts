@@ -1,3 +1,5 @@
+import { parsePairs } from '../config/conninfo.js'
+
 /**
  * Reads and writes libpq connection strings (`host=db1 port=5432 user='a b'`), to
  * re-point a standby's `primary_conninfo` at a new primary while keeping its user,
@@ -17,42 +19,12 @@ export function withHostPort(conninfo: string, host: string, port: number): stri
   return pairs.map(([key, value]) => `${key}=${quote(value)}`).join(' ')
 }
 
-/** Parses `key=value` pairs; values may be single-quoted with backslash escapes. */
+/**
+ * Parses a standby's `primary_conninfo` into `key=value` pairs, with libpq's
+ * quoting and escapes (the config's parser: one syntax, one parser).
+ */
 export function parseConninfo(text: string): [string, string][] {
-  const pairs: [string, string][] = []
-  let i = 0
-  const skipSpace = () => {
-    while (i < text.length && /\s/.test(text[i]!)) i++
-  }
-  for (;;) {
-    skipSpace()
-    if (i >= text.length) return pairs
-    const keyStart = i
-    while (i < text.length && text[i] !== '=' && !/\s/.test(text[i]!)) i++
-    const key = text.slice(keyStart, i)
-    skipSpace()
-    if (text[i] !== '=') throw new Error(`malformed connection string near "${key}"`)
-    i++
-    skipSpace()
-    let value = ''
-    if (text[i] === "'") {
-      i++
-      while (i < text.length && text[i] !== "'") {
-        if (text[i] === '\\' && i + 1 < text.length) i++
-        value += text[i]
-        i++
-      }
-      if (text[i] !== "'") throw new Error(`unterminated quote in connection string at "${key}"`)
-      i++
-    } else {
-      while (i < text.length && !/\s/.test(text[i]!)) {
-        if (text[i] === '\\' && i + 1 < text.length) i++
-        value += text[i]
-        i++
-      }
-    }
-    pairs.push([key, value])
-  }
+  return parsePairs(text, (problem) => new Error(`malformed connection string: ${problem}`))
 }
 
 function quote(value: string): string {

@@ -107,18 +107,8 @@ export class ReadPlanner {
     bound: DbNode | undefined,
     tried: ReadonlySet<DbNode> | undefined,
   ): DbNode | undefined {
-    if (scope !== undefined) {
-      // The scope's writes have no token yet: the primary has them. The capture
-      // starts now for the reads after this one, unless the pacer is about to.
-      if (scope.deferred || scope.pending) {
-        this.#wantToken(scope)
-        return this.#fallbackNow('capture-pending', statement)
-      }
-      if (scope.primaryOnly) {
-        scope.recover(RECOVER_EVERY_MILLIS, this.#sampleCurrentPrimary)
-        return this.#fallbackNow('not-caught-up', statement)
-      }
-    }
+    const onPrimary = this.#scopeOnPrimary(scope)
+    if (onPrimary) return this.#fallbackNow(onPrimary, statement)
     const token = scope?.token
     if (token) {
       this.#demand.mark()
@@ -138,16 +128,8 @@ export class ReadPlanner {
     bound: DbNode | undefined,
     tried: ReadonlySet<DbNode> | undefined,
   ): Promise<DbNode> {
-    if (scope !== undefined) {
-      if (scope.deferred || scope.pending) {
-        this.#wantToken(scope)
-        return this.#fallback('capture-pending', statement)
-      }
-      if (scope.primaryOnly) {
-        scope.recover(RECOVER_EVERY_MILLIS, this.#sampleCurrentPrimary)
-        return this.#fallback('not-caught-up', statement)
-      }
-    }
+    const onPrimary = this.#scopeOnPrimary(scope)
+    if (onPrimary) return this.#fallback(onPrimary, statement)
     const token = scope?.token
     if (token) {
       let problem = this.#router.tokenProblem(token)
@@ -178,6 +160,25 @@ export class ReadPlanner {
    */
   afterMiss(statement: Statement): Promise<DbNode> {
     return this.#fallback('not-caught-up', statement)
+  }
+
+  /**
+   * Why the scope's reads go to the primary whatever the replicas have, if they
+   * do: its writes have no token yet (the primary has them; the capture starts for
+   * the reads after this one), or its last write has none (a failed capture, an
+   * unknown outcome: a token that covers it is sought meanwhile).
+   */
+  #scopeOnPrimary(scope: ConsistencyScope | undefined): 'capture-pending' | 'not-caught-up' | undefined {
+    if (scope === undefined) return undefined
+    if (scope.deferred || scope.pending) {
+      this.#wantToken(scope)
+      return 'capture-pending'
+    }
+    if (scope.primaryOnly) {
+      scope.recover(RECOVER_EVERY_MILLIS, this.#sampleCurrentPrimary)
+      return 'not-caught-up'
+    }
+    return undefined
   }
 
   /**

@@ -1,29 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { EventHub } from '../../src/events/event-hub.js'
-import type { DbNode, ProbeResult } from '../../src/topology/db-node.js'
+import type { DbNode } from '../../src/topology/db-node.js'
 import { LagTracker } from '../../src/topology/lag-tracker.js'
 import { Topology } from '../../src/topology/topology.js'
 import { detachedNode } from '../support/detached-node.js'
+import { probeResult as probe } from '../support/probe-result.js'
 
 const node = detachedNode
 
 function observe(n: DbNode, role: 'primary' | 'replica', timeline: number, systemId = '7'): void {
   n.observe(probe({ role, systemId, lifetime: `${n.name}-1`, timeline }))
-}
-
-/** What a probe saw: a node of system 7 at LSN 100, with `fields` changed. */
-function probe(fields: Partial<ProbeResult>): ProbeResult {
-  return {
-    role: 'replica',
-    systemId: '7',
-    lifetime: 'start-1',
-    lsn: 100n,
-    timeline: 1,
-    upstream: undefined,
-    replayPaused: false,
-    walLayout: { pageBytes: 8192, segmentBytes: 16 << 20 },
-    ...fields,
-  }
 }
 
 function setup(follow = true) {
