@@ -2,7 +2,7 @@ import type pg from 'pg'
 import { classifySql } from './classify/classify-sql.js'
 import { loadSqlParser } from './classify/sql-parser.js'
 import { assembleCluster, type ClusterParts, closeCluster } from './cluster/cluster-parts.js'
-import { closeNode } from './cluster/node-registry.js'
+import { addReplicaNodes, removeReplicaNode } from './cluster/membership.js'
 import type { ClusterConfig } from './config/cluster-config.js'
 import { replicaEntrySchema } from './config/config-schema.js'
 import type { NodeConfig } from './config/node-config.js'
@@ -39,20 +39,24 @@ export class Cluster {
   constructor(config: ClusterConfig) {
     this.#parts = assembleCluster(resolveConfig(config))
     this.#parts.monitor.start()
+    this.#parts.patroni?.start()
     this.#ready = loadSqlParser()
     // Raw SQL waits for the parser; an unhandled rejection here would crash the app.
     this.#ready.catch(() => {})
   }
 
-  /** Resolves once the SQL parser is loaded and every node has been probed once. */
+  /**
+   * Resolves once the SQL parser is loaded, every node has been probed once, and
+   * (with `patroni`) Patroni has been asked once.
+   */
   async ready(): Promise<void> {
-    await Promise.all([this.#ready, this.#parts.monitor.probeAll()])
+    await Promise.all([this.#ready, this.#parts.monitor.probeAll(), this.#parts.patroni?.poll()])
   }
 
   /** A snapshot of every node and of the cluster's counters. */
   status(): ClusterStatus {
     const { nodes, topology, counters, config } = this.#parts
-    return buildStatus(nodes.all, topology, counters, config.failover)
+    return buildStatus(nodes.all, topology, counters, config.failover, this.#parts.patroni)
   }
 
   /** Probes every node now, and returns the resulting status. */
@@ -199,18 +203,7 @@ export class Cluster {
     const parsed = replicaEntrySchema.safeParse(config)
     if (!parsed.success)
       throw new CausewayError('CONFIG_INVALID', `addReplica: ${parsed.error.issues[0]?.message}`)
-    const added = []
-    for (const one of parsed.data) {
-      const node = this.#parts.createNode(one)
-      if (!this.#parts.nodes.add(node)) {
-        for (const made of added) this.#parts.nodes.remove(made)
-        await Promise.all([node, ...added].map(closeNode))
-        throw new CausewayError('CONFIG_INVALID', `addReplica: a node named "${node.name}" exists`)
-      }
-      added.push(node)
-    }
-    for (const node of added) this.#parts.events.emit('replica-added', { node: node.name })
-    await Promise.all(added.map((node) => this.#parts.monitor.probe(node)))
+    await addReplicaNodes(this.#parts, parsed.data, 'addReplica')
   }
 
   /**
@@ -219,16 +212,7 @@ export class Cluster {
    */
   async removeReplica(name: string): Promise<void> {
     this.#assertOpen()
-    const { nodes, topology, monitor, events } = this.#parts
-    const node = nodes.byName(name)
-    if (!node) throw new CausewayError('UNKNOWN_NODE', `removeReplica: no node named "${name}"`)
-    if (node === topology.lastPrimary)
-      throw new CausewayError('UNKNOWN_NODE', `removeReplica: "${name}" is the primary`)
-    node.draining = true
-    nodes.remove(node)
-    monitor.unwatch(node)
-    await closeNode(node)
-    events.emit('replica-removed', { node: name })
+    await removeReplicaNode(this.#parts, name, 'removeReplica')
   }
 
   /** Stops every timer and closes every connection. Safe to call twice. */

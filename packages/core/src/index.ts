@@ -1,6 +1,6 @@
 export * from './classify/index.js'
 export { Cluster, createCluster } from './cluster.js'
-export type { ClusterConfig, SyncOptions } from './config/cluster-config.js'
+export type { ClusterConfig, PatroniConfig, SyncOptions } from './config/cluster-config.js'
 export type { NodeConfig } from './config/node-config.js'
 export type { RoutedConnection } from './connection/routed-connection.js'
 export { formatLsn, type Lsn, normalizeInsertLsn, parseLsn, type WalLayout } from './consistency/lsn.js'
@@ -33,5 +33,10 @@ export type { FailoverLock } from './model/failover-lock.js'
 export * from './model/intent.js'
 export type { NodeRole, NodeState } from './model/node-state.js'
 export type { Statement, TransactionOptions } from './model/statement.js'
-export type { ClusterStatus, NodeStatus } from './status/cluster-status.js'
+export type {
+  ClusterStatus,
+  NodeStatus,
+  PatroniMemberStatus,
+  PatroniStatus,
+} from './status/cluster-status.js'
 export { redact } from './util/redact.js'

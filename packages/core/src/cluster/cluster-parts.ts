@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from '../config/config-schema.js'
+import { type ResolvedConfig, replicaEntrySchema } from '../config/config-schema.js'
 import type { NodeConfig } from '../config/node-config.js'
 import { CheckoutWatch } from '../connection/checkout-watch.js'
 import type { ConnectionParts } from '../connection/connection-parts.js'
@@ -19,11 +19,14 @@ import { ReadPlanner } from '../routing/read-planner.js'
 import { Router } from '../routing/router.js'
 import type { DbNode } from '../topology/db-node.js'
 import { LagTracker } from '../topology/lag-tracker.js'
+import { LeaderAuthority } from '../topology/leader-authority.js'
 import { ReplayWaiter, readReplayLsn } from '../topology/replay-waiter.js'
 import { Topology } from '../topology/topology.js'
 import { registerSecret } from '../util/redact.js'
 import { createNode } from './create-node.js'
+import { addReplicaNodes, removeReplicaNode } from './membership.js'
 import { closeNode, NodeRegistry } from './node-registry.js'
+import { PatroniSource } from './patroni-source.js'
 
 /**
  * The pace of eager token captures: at most one per this gap per process, so a
@@ -38,6 +41,8 @@ export interface ClusterParts extends ConnectionParts {
   readonly nodes: NodeRegistry
   readonly waiter: ReplayWaiter
   readonly autoFailover: AutoFailover | undefined
+  /** Follows Patroni's REST API, when `patroni` is configured. */
+  readonly patroni: PatroniSource | undefined
   readonly pacer: CapturePacer
   /** Secrets that sign and verify tokens, when `consistency.tokenSecret` is set. */
   readonly secrets: TokenSecrets | undefined
@@ -92,6 +97,7 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
       }
     }
   }
+  const authority = config.patroni ? new LeaderAuthority(() => nodes.all) : undefined
   const topology = new Topology(
     () => nodes.all,
     nodes.all[0]!,
@@ -99,6 +105,7 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
     lag,
     config.failover !== 'off',
     config.systemId,
+    authority,
   )
   const replicas = () => nodes.replicas(topology.lastPrimary)
   const router = new Router(replicas, topology, createBalancer(config.balancer))
@@ -149,6 +156,22 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
     sync: config.sync,
     replicas,
   })
+  const membership = { nodes, topology, monitor, events, createNode: createNodeOf }
+  const patroni =
+    config.patroni && authority
+      ? new PatroniSource({
+          config: config.patroni,
+          template: config.primary[0]!,
+          authority,
+          topology,
+          monitor,
+          events,
+          nodes: () => nodes.all,
+          addReplica: (nodeConfig) =>
+            addReplicaNodes(membership, replicaEntrySchema.parse(nodeConfig), 'patroni.discover'),
+          removeReplica: (name) => removeReplicaNode(membership, name, 'patroni.discover'),
+        })
+      : undefined
   return {
     config,
     nodes,
@@ -163,6 +186,7 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
     reuseProofs: config.consistency.reuseProofs,
     waiter,
     autoFailover,
+    patroni,
     pacer,
     checkouts,
     scopes: new ScopeContext(config.consistency.scope === 'process'),
@@ -184,6 +208,7 @@ export async function closeCluster(parts: ClusterParts): Promise<void> {
   parts.waiter.stop()
   parts.pacer.stop()
   await parts.autoFailover?.stop()
+  await parts.patroni?.stop()
   const results = await Promise.allSettled(parts.nodes.all.map(closeNode))
   parts.events.clear()
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')

@@ -176,6 +176,23 @@ export interface ClusterConfig {
    */
   readonly writeWaitMillis?: number
   /**
+   * Follow a Patroni cluster through its REST API, beside the probes (see the
+   * README's "Running under Patroni"). Causeway polls `GET /cluster` and:
+   * - writes only to a node that its probe shows writable *and* that holds
+   *   Patroni's leader key; a writable node Patroni does not name is fenced, and
+   *   while Patroni names no leader (a failover under way), writes wait;
+   * - probes every node at once when Patroni names a new leader;
+   * - shows each member's Patroni role, state, timeline and lag in `status()`, and
+   *   emits `topology-disagreement` when Patroni and a server disagree for two polls;
+   * - with `discover`, adds the members it lists as replicas (and removes the ones
+   *   it added when Patroni drops them).
+   *
+   * When no REST API answers, the probes decide alone (`patroni-unreachable`).
+   * Requires `failover: 'follow'`. Nodes are matched to members by name, else by
+   * `host:port` as Patroni's `connect_address` gives it.
+   */
+  readonly patroni?: PatroniConfig
+  /**
    * The app's own `pg` module, used for every pool and connection Causeway opens,
    * as Kysely's `PostgresDialect` uses the app's own `Pool`. Default: the `pg` that
    * `@causeway/core` resolves as its peer dependency, which is the app's when the
@@ -197,4 +214,27 @@ export interface ClusterConfig {
    * ```
    */
   readonly pg?: PgDriver
+}
+
+/** How Causeway follows a Patroni cluster's REST API. */
+export interface PatroniConfig {
+  /**
+   * REST API base URLs of the members (or of a balancer in front of them), asked in
+   * order until one answers: `http://pg1:8008`. A `user:password@` is sent as basic
+   * auth and never shown.
+   */
+  readonly urls: readonly string[]
+  /** How often to ask. Default 500 ms. */
+  readonly intervalMillis?: number
+  /** How long one request may take. Default 1,000 ms. */
+  readonly timeoutMillis?: number
+  /**
+   * Add the members Patroni lists that no node matches, as replicas named after the
+   * member, with the primary's connection settings at the member's `host:port`.
+   * Default false. Such a node is trusted like any other only once its system
+   * identifier matches the cluster's, but Causeway does connect to it with the
+   * primary's credentials: turn this on only when the REST API is as trusted as
+   * the servers (reachable only from inside, or behind basic auth over https).
+   */
+  readonly discover?: boolean
 }

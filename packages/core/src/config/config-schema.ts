@@ -42,6 +42,30 @@ export const syncSchema = z
     timeoutMillis: timeoutMillis ?? timeoutMs ?? 1_000,
   }))
 
+/** A Patroni REST API base URL: http or https, credentials allowed (sent as basic auth, never shown). */
+const patroniUrl = z.string().superRefine((text, context) => {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    context.addIssue({ code: 'custom', message: 'is not a URL (expected http://host:8008)' })
+    return
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    context.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL of a Patroni REST API' })
+  }
+})
+
+/** `patroni`: follow a Patroni cluster's view of its members beside the probes. */
+export const patroniSchema = z
+  .object({
+    urls: z.array(patroniUrl).min(1, 'must list at least one Patroni REST API URL'),
+    intervalMillis: z.number().int().min(10).default(500),
+    timeoutMillis: z.number().int().min(10).default(1_000),
+    discover: z.boolean().default(false),
+  })
+  .strict()
+
 /** A node entry, expanded into one node per host ({@link expandNode}); a problem is named at the entry. */
 const nodeEntry = (role: NodeRole) =>
   nodeConfigSchema.transform((config, context): NodeConfig[] => {
@@ -138,9 +162,18 @@ export const clusterConfigSchema = z
       .prefault({}),
     writeWaitMillis: millis.default(2_000),
     pg: pgDriverSchema.default(peerPgDriver),
+    patroni: patroniSchema.optional(),
   })
   .strict()
-  .superRefine(({ primary, systemId, failover }, context) => {
+  .superRefine(({ primary, systemId, failover, patroni }, context) => {
+    // Patroni decides promotions; a second decider (or none) would fight it.
+    if (patroni && failover !== 'follow') {
+      context.addIssue({
+        code: 'custom',
+        path: ['failover'],
+        message: `is '${failover}', but patroni is set: Patroni decides who leads, so use 'follow'`,
+      })
+    }
     if (primary.length < 2) return
     // Which candidate defines the cluster's identity? Whichever answers first as a
     // primary could be another cluster's server listed by mistake, and a write

@@ -84,3 +84,24 @@ function keptAsGiven(text: string, info: Conninfo): boolean {
     return false
   }
 }
+
+/**
+ * `template`'s connection settings (user, password, database, TLS, pool options)
+ * at another server: a node for a member an outside manager lists, named `name`.
+ *
+ * @example
+ * nodeConfigAt('postgres://app:pw@pg1:5432/app', 'pg2', 'pg2', 5432)
+ * // { name: 'pg2', connectionString: 'postgres://app:pw@pg2:5432/app', host: 'pg2', port: 5432 }
+ */
+export function nodeConfigAt(template: NodeConfig, name: string, host: string, port: number): NodeConfig {
+  const options = typeof template === 'string' ? {} : template
+  const text = typeof template === 'string' ? template : template.connectionString
+  const connectionString = text === undefined ? undefined : singleHostUrl(parseConninfo(text), { host, port })
+  return {
+    ...options,
+    name,
+    ...(connectionString === undefined ? {} : { connectionString }),
+    host,
+    port,
+  }
+}

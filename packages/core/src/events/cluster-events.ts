@@ -44,6 +44,20 @@ export interface ClusterEvents {
    * under the lock: it stays the primary (a stall, not a crash).
    */
   'failover-cancelled': { from: string; reason: string }
+  /**
+   * No Patroni REST API of `patroni.urls` answered: until one does, the probes
+   * decide alone, as without Patroni. Once per outage.
+   */
+  'patroni-unreachable': { error: string }
+  /** A Patroni REST API answers again after `patroni-unreachable`. */
+  'patroni-reachable': { source: string }
+  /**
+   * Patroni and the server itself disagree about a node, at two polls in a row:
+   * Patroni names it the leader while it is in recovery, lists it as a replica while
+   * it is writable, or reports another timeline. The server's word decides its
+   * role; Patroni's decides whether it may take writes (both must agree).
+   */
+  'topology-disagreement': { node: string; patroni: string; server: string }
   'replica-added': { node: string }
   'replica-removed': { node: string }
   /** A read went to the primary because no replica was eligible. */

@@ -2,7 +2,13 @@ import { formatLsn } from '../consistency/lsn.js'
 import type { Counters } from '../events/counters.js'
 import type { DbNode } from '../topology/db-node.js'
 import type { Topology } from '../topology/topology.js'
-import type { ClusterStatus, NodeStatus } from './cluster-status.js'
+import type { ClusterStatus, NodeStatus, PatroniMemberStatus, PatroniStatus } from './cluster-status.js'
+
+/** What the Patroni source adds to a status, when one is configured. */
+export interface PatroniReport {
+  readonly status: PatroniStatus
+  memberStatus(node: DbNode): PatroniMemberStatus | undefined
+}
 
 /**
  * A snapshot of the cluster, copied out of the live state: names, roles, states,
@@ -14,6 +20,7 @@ export function buildStatus(
   topology: Topology,
   stats: Counters,
   failover: ClusterStatus['failover'],
+  patroni?: PatroniReport,
 ): ClusterStatus {
   const byAddress = new Map(nodes.map((node) => [node.address, node.name]))
   return {
@@ -22,7 +29,8 @@ export function buildStatus(
     systemId: topology.systemId,
     epoch: topology.epoch,
     failover,
-    nodes: nodes.map((node) => nodeStatus(node, byAddress)),
+    nodes: nodes.map((node) => nodeStatus(node, byAddress, patroni)),
+    ...(patroni ? { patroni: patroni.status } : {}),
     fallbacks: { ...stats.fallbacks },
     readRetries: stats.readRetries,
     misclassifiedWrites: stats.misclassifiedWrites,
@@ -34,8 +42,13 @@ export function buildStatus(
   }
 }
 
-function nodeStatus(node: DbNode, byAddress: ReadonlyMap<string, string>): NodeStatus {
+function nodeStatus(
+  node: DbNode,
+  byAddress: ReadonlyMap<string, string>,
+  patroni: PatroniReport | undefined,
+): NodeStatus {
   const replica = node.role === 'replica'
+  const member = patroni?.memberStatus(node)
   return {
     name: node.name,
     role: node.role,
@@ -59,5 +72,6 @@ function nodeStatus(node: DbNode, byAddress: ReadonlyMap<string, string>): NodeS
     freshnessChecks: node.freshnessChecks,
     freshnessMisses: node.freshnessMisses,
     latencyMillis: Math.round(node.latencyMillis * 1000) / 1000,
+    ...(member ? { patroni: member } : {}),
   }
 }

@@ -45,6 +45,39 @@ export interface NodeStatus {
   readonly freshnessChecks: number
   readonly freshnessMisses: number
   readonly latencyMillis: number
+  /** What Patroni says of this node, when `patroni` is configured and lists it. */
+  readonly patroni?: PatroniMemberStatus
+}
+
+/** One node as Patroni's `GET /cluster` last listed it. */
+export interface PatroniMemberStatus {
+  /** The member's name in Patroni. */
+  readonly member: string
+  /** `leader`, `replica`, `sync_standby`… */
+  readonly role: string
+  /** `running`, `streaming`, `stopped`… */
+  readonly state: string
+  readonly timeline: number | undefined
+  /** Replay lag in bytes as Patroni computes it. */
+  readonly lagBytes: number | undefined
+  /** How Patroni and the server disagree, when they do (see `topology-disagreement`). */
+  readonly disagreement: string | undefined
+}
+
+/** How Causeway's view of Patroni stands. */
+export interface PatroniStatus {
+  /** Whether the last poll got an answer. */
+  readonly reachable: boolean
+  /** The REST API that answered last (no credentials). */
+  readonly source: string | undefined
+  /** The member holding the leader key in the last answer. */
+  readonly leader: string | undefined
+  /** Members in the last answer. */
+  readonly members: number
+  /** When the last answer came (`Date.now()`). */
+  readonly answeredAt: number | undefined
+  /** Why the last poll got no answer. */
+  readonly error: string | undefined
 }
 
 /** A snapshot of the cluster, from `cluster.status()`. */
@@ -57,6 +90,8 @@ export interface ClusterStatus {
   readonly epoch: number
   readonly failover: 'follow' | 'auto' | 'off'
   readonly nodes: readonly NodeStatus[]
+  /** Present when `patroni` is configured. */
+  readonly patroni?: PatroniStatus
   /** Reads sent to the primary because no replica was eligible, by reason. */
   readonly fallbacks: Readonly<Record<FallbackReason, number>>
   readonly readRetries: number

@@ -1,6 +1,7 @@
 import type { EventHub } from '../events/event-hub.js'
 import type { DbNode } from './db-node.js'
 import type { LagTracker } from './lag-tracker.js'
+import type { LeaderAuthority } from './leader-authority.js'
 
 /**
  * Who is the primary, and who is fenced. Decided from what probes (and the query
@@ -15,7 +16,10 @@ import type { LagTracker } from './lag-tracker.js'
  *   the others are fenced (split brain: an outside manager's job to resolve);
  * - in `follow` and `auto` modes, when the current primary is not writable (or is
  *   down) and exactly one other node is, that node becomes the primary. In `off`
- *   mode the configured primary is kept whatever happens.
+ *   mode the configured primary is kept whatever happens;
+ * - with an outside manager's view ({@link LeaderAuthority}, from Patroni), a node
+ *   takes writes only while the manager names it the leader as well: a writable
+ *   node it does not name is fenced, and while it names none, nobody writes.
  *
  * Every change of primary increments the epoch.
  */
@@ -30,6 +34,7 @@ export class Topology {
   #maxTimeline = 0
   #systemId: string | undefined
   readonly #pinned: boolean
+  readonly #authority: LeaderAuthority | undefined
   #waiters: (() => void)[] = []
   #demoting:
     | { readonly node: DbNode; readonly settled: Promise<void>; readonly settle: () => void }
@@ -37,7 +42,8 @@ export class Topology {
 
   /**
    * `systemId` pins the cluster's identity (config `systemId`); without it, the
-   * identity is the configured primary's, learned at its first probe.
+   * identity is the configured primary's, learned at its first probe. `authority`
+   * is the outside manager's view of who leads, when one is configured.
    */
   constructor(
     nodes: () => readonly DbNode[],
@@ -46,7 +52,9 @@ export class Topology {
     lag: LagTracker,
     follow: boolean,
     systemId?: string,
+    authority?: LeaderAuthority,
   ) {
+    this.#authority = authority
     this.#nodes = nodes
     this.#primary = initialPrimary
     this.#configured = initialPrimary
@@ -68,6 +76,7 @@ export class Topology {
     const primary = this.#primary
     if (!primary || primary.fencedBecause || primary.breaker.state === 'down') return undefined
     if (primary.role === 'replica' || !primary.verified || primary === this.#demoting?.node) return undefined
+    if (this.#authority?.verdict(primary) === 'not-leader') return undefined
     return primary
   }
 
@@ -75,10 +84,16 @@ export class Topology {
    * Whether `node` may acknowledge a write to the app: it is the primary, and no
    * failover is deciding whether to replace it. Otherwise the write must wait for
    * {@link demotionSettled} and ask again: a write the old primary acknowledged
-   * while a replica was promoted is not on the new primary.
+   * while a replica was promoted is not on the new primary. Nor is one acknowledged
+   * after the outside manager gave the leader key to another node.
    */
   mayAcknowledge(node: DbNode): boolean {
-    return this.#primary === node && this.#demoting?.node !== node && node.fencedBecause === undefined
+    return (
+      this.#primary === node &&
+      this.#demoting?.node !== node &&
+      node.fencedBecause === undefined &&
+      this.#authority?.verdict(node) !== 'not-leader'
+    )
   }
 
   /** The node a failover is deciding whether to replace, if any. */
@@ -183,7 +198,10 @@ export class Topology {
           : node.systemId === undefined
             ? node === this.#configured && !this.#pinned // before its first probe
             : node.systemId === this.#systemId
-      if (node.verified && node.timeline !== undefined && node.timeline > this.#maxTimeline) {
+      // A writable node the outside manager does not name was promoted behind its
+      // back (or has not been named yet): its timeline does not make the leader's old.
+      const unnamed = node.role === 'primary' && this.#authority?.verdict(node) === 'not-leader'
+      if (node.verified && !unnamed && node.timeline !== undefined && node.timeline > this.#maxTimeline) {
         this.#maxTimeline = node.timeline
       }
     }
@@ -191,7 +209,8 @@ export class Topology {
       node.role === 'primary' &&
       node.timeline === this.#maxTimeline &&
       node.breaker.state !== 'down' &&
-      node.verified
+      node.verified &&
+      this.#authority?.verdict(node) !== 'not-leader'
     const current = this.#primary
     if (this.#follow && (!current || !usable(current))) {
       const candidates = nodes.filter(usable)
@@ -226,6 +245,8 @@ export class Topology {
       return `the same server as the primary ${primary.name} (same system, timeline and start time), listed twice`
     }
     if (!this.#follow) return 'writable, but not the configured primary (failover is off)'
+    const refused = this.#authority?.refusal(node)
+    if (refused) return refused
     return primaryUsable ? `a second writable node besides ${primary!.name}` : undefined
   }
 

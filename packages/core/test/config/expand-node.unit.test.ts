@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { expandNode } from '../../src/config/expand-node.js'
+import { expandNode, nodeConfigAt } from '../../src/config/expand-node.js'
 
 function problem(fn: () => unknown): string {
   try {
@@ -97,5 +97,36 @@ describe('expandNode', () => {
     expect(problem(() => expandNode(`host=h1 target_session_attrs=${attrs}`, 'replica'))).toMatch(
       `target_session_attrs=${attrs} asks for the primary, but this is a replica entry`,
     )
+  })
+})
+
+describe('nodeConfigAt', () => {
+  it("keeps the template's credentials, database and options at another host, without target_session_attrs", () => {
+    expect(
+      nodeConfigAt(
+        'postgres://app:pw@h1,h2/app?sslmode=disable&target_session_attrs=read-write',
+        'pg3',
+        'h3',
+        6432,
+      ),
+    ).toEqual({
+      name: 'pg3',
+      connectionString: 'postgres://app:pw@h3:6432/app?sslmode=disable',
+      host: 'h3',
+      port: 6432,
+    })
+  })
+
+  it('keeps pg options of an object template and replaces its name, host and port', () => {
+    expect(
+      nodeConfigAt({ name: 'main', user: 'app', password: 'pw', host: 'h1', max: 4 }, 'pg2', 'h2', 5432),
+    ).toEqual({
+      name: 'pg2',
+      user: 'app',
+      password: 'pw',
+      host: 'h2',
+      port: 5432,
+      max: 4,
+    })
   })
 })

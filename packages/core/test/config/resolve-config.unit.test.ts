@@ -110,6 +110,27 @@ describe('resolveConfig', () => {
       expect(message).not.toContain('s3cret-pw')
     })
 
+    it('checks patroni: http URLs, without echoing one, and failover follow', () => {
+      expect(problem({ primary: url, patroni: { urls: [] } })).toMatch(
+        /patroni\.urls: must list at least one/,
+      )
+      const bad = problem({ primary: url, patroni: { urls: ['pg1:s3cret-pw@8008'] } })
+      expect(bad).toMatch(/patroni\.urls\[0\]: /)
+      expect(bad).not.toContain('s3cret-pw')
+      expect(problem({ primary: url, patroni: { urls: ['postgres://h:8008'] } })).toMatch(
+        /patroni\.urls\[0\]: must be an http/,
+      )
+      expect(problem({ primary: url, failover: 'auto', patroni: { urls: ['http://h:8008'] } })).toMatch(
+        /failover: is 'auto', but patroni is set/,
+      )
+      expect(resolveConfig({ primary: url, patroni: { urls: ['http://h:8008'] } }).patroni).toEqual({
+        urls: ['http://h:8008'],
+        intervalMillis: 500,
+        timeoutMillis: 1_000,
+        discover: false,
+      })
+    })
+
     it("refuses failover 'off' with several primary candidates", () => {
       expect(problem({ primary: multi, systemId, failover: 'off' })).toMatch(
         /failover: is 'off', but primary lists several hosts/,

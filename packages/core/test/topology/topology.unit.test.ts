@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { EventHub } from '../../src/events/event-hub.js'
 import type { DbNode } from '../../src/topology/db-node.js'
 import { LagTracker } from '../../src/topology/lag-tracker.js'
+import { LeaderAuthority } from '../../src/topology/leader-authority.js'
+import { parsePatroniView } from '../../src/topology/patroni-view.js'
 import { Topology } from '../../src/topology/topology.js'
 import { detachedNode } from '../support/detached-node.js'
 import { probeResult as probe } from '../support/probe-result.js'
@@ -199,5 +201,60 @@ describe('Topology', () => {
     r1.forgetPosition() // a lost connection: its lifetime is unknown now
     r1.observe(probe({ role: 'primary', lifetime: 'another-start', timeline: 1 }))
     expect(r1.timeline).toBe(1)
+  })
+})
+
+describe('Topology with Patroni as a second source', () => {
+  function withPatroni() {
+    const [p, r1, r2] = [node('p'), node('r1'), node('r2')]
+    const events = new EventHub()
+    const authority = new LeaderAuthority(() => [p, r1, r2])
+    const topology = new Topology(() => [p, r1, r2], p, events, new LagTracker(), true, undefined, authority)
+    observe(p, 'primary', 1)
+    observe(r1, 'replica', 1)
+    observe(r2, 'replica', 1)
+    const lead = (leader: string | undefined) =>
+      authority.update(
+        parsePatroniView(
+          {
+            members: ['p', 'r1', 'r2'].map((name) => ({
+              name,
+              role: name === leader ? 'leader' : 'replica',
+              host: name,
+              port: 5432,
+            })),
+          },
+          'test',
+        ),
+      )
+    lead('p')
+    topology.evaluate()
+    return { p, r1, r2, topology, lead }
+  }
+
+  it('writes only to a node both the probe and Patroni name: a server promoted behind its back is fenced', () => {
+    const { p, r1, topology } = withPatroni()
+    expect(topology.primary).toBe(p)
+    // r1 promoted outside Patroni: a newer timeline, which alone would win.
+    observe(r1, 'primary', 2)
+    topology.evaluate()
+    expect(topology.primary).toBe(p)
+    expect(r1.fencedBecause).toBe("writable, but Patroni's leader is p")
+    expect(topology.mayAcknowledge(p)).toBe(true)
+  })
+
+  it('stops writes while Patroni names no leader, and follows the one it names once the server agrees', () => {
+    const { p, r1, topology, lead } = withPatroni()
+    lead(undefined)
+    topology.evaluate()
+    expect(topology.primary).toBeUndefined()
+    expect(topology.mayAcknowledge(p)).toBe(false)
+    lead('r1')
+    topology.evaluate()
+    expect(topology.primary).toBeUndefined() // r1 is still in recovery
+    observe(r1, 'primary', 2)
+    topology.evaluate()
+    expect(topology.primary).toBe(r1)
+    expect(p.state).toBe('fenced') // behind on timeline 1
   })
 })
