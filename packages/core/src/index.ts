@@ -34,4 +34,11 @@ export * from './model/intent.js'
 export type { NodeRole, NodeState } from './model/node-state.js'
 export type { Statement, TransactionOptions } from './model/statement.js'
 export type { ClusterStatus, NodeStatus } from './status/cluster-status.js'
+export {
+  REPLAY_WAIT_CHANNEL,
+  type ReplayWaitTraceContext,
+  type RouteReason,
+  STATEMENT_CHANNEL,
+  type StatementTraceContext,
+} from './tracing/trace-channels.js'
 export { redact } from './util/redact.js'
