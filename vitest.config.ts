@@ -9,6 +9,7 @@ const alias = {
   '@causeway/kysely': source('kysely-plugin'),
   '@causeway/testing': source('testing'),
   '@causeway/cli': source('cli'),
+  '@causeway/otel': source('otel'),
 }
 
 // The lowest Kysely the plugin supports (its peer range's floor), installed as the

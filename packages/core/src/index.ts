@@ -39,4 +39,11 @@ export type {
   PatroniMemberStatus,
   PatroniStatus,
 } from './status/cluster-status.js'
+export {
+  REPLAY_WAIT_CHANNEL,
+  type ReplayWaitTraceContext,
+  type RouteReason,
+  STATEMENT_CHANNEL,
+  type StatementTraceContext,
+} from './tracing/trace-channels.js'
 export { redact } from './util/redact.js'

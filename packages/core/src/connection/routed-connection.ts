@@ -6,7 +6,15 @@ import { failureKind } from '../errors/failure-kind.js'
 import { describeStatement } from '../events/event-hub.js'
 import type { CursorConstructor, CursorLike } from '../model/cursor.js'
 import type { Statement, TransactionOptions } from '../model/statement.js'
+import type { RouteNote } from '../routing/read-planner.js'
 import type { DbNode } from '../topology/db-node.js'
+import {
+  errorCodeOf,
+  type RouteReason,
+  type StatementTraceContext,
+  statementChannel,
+} from '../tracing/trace-channels.js'
+import { countRows, statementContext, traceStatement } from '../tracing/trace-statement.js'
 import { redact } from '../util/redact.js'
 import { BoundClient, ConnectFailed } from './bound-client.js'
 import type { ConnectionParts } from './connection-parts.js'
@@ -37,6 +45,8 @@ export class RoutedConnection {
   #sentPid: number | undefined
   /** The statement running now, by its `queryId`, for a guarded cancel; `undefined` when idle. */
   #running: Statement | undefined
+  /** Where the planner says why it chose a node; made only once a statement is traced. */
+  #note: RouteNote | undefined
 
   /** Made by `cluster.connect()`. */
   constructor(parts: ConnectionParts) {
@@ -60,7 +70,7 @@ export class RoutedConnection {
     if (this.#released || this.#parts.checkouts.closed) return Promise.reject(this.#closedError())
     if (this.#inTransaction) {
       if (statement.intent !== 'read') this.#transactionWrote = true
-      return this.#run(this.#bound.node!, statement)
+      return this.#run(this.#bound.node!, statement, 'transaction')
     }
     const context = this.#parts.scopes.current()
     if (this.#wantsPrimary(statement, context)) return this.#executeOnPrimary(statement, context)
@@ -81,34 +91,61 @@ export class RoutedConnection {
     const context = parts.scopes.current()
     let node = this.#bound.node
     const write = statement.intent !== 'read'
+    const note = statementChannel.hasSubscribers ? this.#routeNote() : undefined
     if (!this.#inTransaction) {
       const onPrimary = this.#wantsPrimary(statement, context)
+      if (note && onPrimary) note.reason = this.#primaryReason(statement, context)
       node = onPrimary
         ? await parts.primaries.primary()
-        : await parts.planner.plan(statement, context.scope, this.#bound.node, undefined)
+        : await parts.planner.plan(statement, context.scope, this.#bound.node, undefined, note)
       if (onPrimary) this.#onPrimary = true
-    } else if (write) {
-      this.#transactionWrote = true
+    } else {
+      if (note) note.reason = 'transaction'
+      if (write) this.#transactionWrote = true
     }
     let client = await this.#bind(node!)
     if (!this.#inTransaction && node!.role === 'replica') {
-      ;[node, client] = await this.#proveFirst(node!, client, context.scope?.token, statement)
+      ;[node, client] = await this.#proveFirst(node!, client, context.scope?.token, statement, note)
     }
-    const cursor = client.query(
-      new Cursor(statement.sql, [...statement.parameters]) as never,
-    ) as unknown as CursorLike
+    // A stream is traced by hand: its rows arrive across yields, which no
+    // TracingChannel helper spans.
+    const trace =
+      note && statementChannel.hasSubscribers
+        ? statementContext(node!, client, statement, note.reason)
+        : undefined
+    if (trace) statementChannel.start.publish(trace)
+    let cursor: CursorLike
+    try {
+      cursor = client.query(
+        new Cursor(statement.sql, [...statement.parameters]) as never,
+      ) as unknown as CursorLike
+    } finally {
+      if (trace) statementChannel.end.publish(trace)
+    }
     node!.inFlight++
     this.#running = statement
+    let rowCount = 0
+    let failed = false
     try {
       for (;;) {
         const rows = await cursor.read(chunkSize)
         if (rows.length === 0) break
+        rowCount += rows.length
         yield rows
       }
       node!.served++
+    } catch (error) {
+      failed = true
+      if (trace) {
+        trace.errorCode = errorCodeOf(error)
+        trace.error = error
+        statementChannel.error.publish(trace)
+      }
+      throw error
     } finally {
       node!.inFlight--
       this.#running = undefined
+      if (trace) finishTrace(trace, failed ? undefined : rowCount)
       await cursor.close()
       // Also when the consumer stops early: closing the cursor completes the statement.
       if (write && !this.#inTransaction) {
@@ -142,7 +179,7 @@ export class RoutedConnection {
     // The transaction's snapshot is taken by its first statement, after this check.
     if (node.role === 'replica')
       [node] = await this.#proveFirst(node, client, context.scope?.token, statement)
-    await this.#run(node, control(node, sql))
+    await this.#run(node, control(node, sql), 'transaction')
     this.#inTransaction = true
     this.#transactionWrote = false
   }
@@ -170,7 +207,7 @@ export class RoutedConnection {
     }
     let command: string
     try {
-      command = (await this.#run(node, control(node, 'commit'))).command
+      command = (await this.#run(node, control(node, 'commit'), 'transaction')).command
     } catch (error) {
       if (this.#transactionWrote && failureKind(error) === 'connection') {
         scopes.current().scope?.markUncertain(writes.recovery(node, this.#sentPid))
@@ -215,7 +252,7 @@ export class RoutedConnection {
       return
     }
     try {
-      await this.#run(node, control(node, 'rollback'))
+      await this.#run(node, control(node, 'rollback'), 'transaction')
     } finally {
       this.#inTransaction = false
     }
@@ -260,10 +297,17 @@ export class RoutedConnection {
     )
   }
 
+  /** Why a statement {@link #wantsPrimary} wants goes there; asked before the connection is pinned. */
+  #primaryReason(statement: Statement, context: ExecutionContext): RouteReason {
+    if (statement.intent !== 'read') return 'write'
+    return statement.forcePrimary === true || context.onPrimary ? 'on-primary' : 'pinned'
+  }
+
   async #executeOnPrimary(
     statement: Statement,
     context: ExecutionContext,
     retryOn?: DbNode,
+    reason: RouteReason = this.#primaryReason(statement, context),
   ): Promise<pg.QueryResult> {
     const { topology, primaries, monitor, writes } = this.#parts
     const scope = context.scope
@@ -278,7 +322,7 @@ export class RoutedConnection {
     const write = statement.intent !== 'read'
     let result: pg.QueryResult
     try {
-      result = await this.#run(node, statement)
+      result = await this.#run(node, statement, reason)
     } catch (error) {
       const kind = error instanceof ConnectFailed ? 'connect' : failureKind(error)
       if (kind === 'read-only') {
@@ -288,7 +332,7 @@ export class RoutedConnection {
         const next = topology.primary
         if (!next || next === node) throw error
         this.#bound.unbind()
-        result = await this.#run(next, statement)
+        result = await this.#run(next, statement, reason)
         if (write) {
           if (!topology.mayAcknowledge(next)) await writes.confirmAcknowledged(next, scope)
           const mirroring = writes.afterWrite(next, scope)
@@ -303,7 +347,7 @@ export class RoutedConnection {
         monitor.reportFailure(node, cause)
         if (this.#parts.writeWaitMillis > 0 && !retryOn) {
           const next = await primaries.primary(node).catch(() => undefined)
-          if (next) return this.#executeOnPrimary(statement, context, next)
+          if (next) return this.#executeOnPrimary(statement, context, next, reason)
         }
         throw new CausewayError(
           'NODE_UNAVAILABLE',
@@ -350,14 +394,16 @@ export class RoutedConnection {
     const { planner, topology, events, counters, monitor } = this.#parts
     const bound = this.#bound
     const scope = context.scope
+    // Subscribed before the read began, or not traced at all (as TracingChannel does).
+    const note = statementChannel.hasSubscribers ? this.#routeNote() : undefined
     let tried: Set<DbNode> | undefined
     let retrying: { from: DbNode; error: unknown } | undefined
     let next: DbNode | undefined
     for (;;) {
       const node =
         next ??
-        planner.now(statement, scope, bound.node, tried) ??
-        (await planner.plan(statement, scope, bound.node, tried))
+        planner.now(statement, scope, bound.node, tried, note) ??
+        (await planner.plan(statement, scope, bound.node, tried, note))
       next = undefined
       if (retrying) {
         events.emit('read-retried', {
@@ -379,7 +425,13 @@ export class RoutedConnection {
         if (node !== topology.primary) node.reads.add(bound)
         const client = bound.on(node) ?? (await this.#bind(node))
         if (token === undefined || this.#proven(client, token)) {
-          const result = await client.query(statement.sql, statement.parameters as unknown[])
+          const result = await (note && statementChannel.hasSubscribers
+            ? traceStatement(
+                statementContext(node, client, statement, note.reason),
+                () => client.query(statement.sql, statement.parameters as unknown[]),
+                countRows,
+              )
+            : client.query(statement.sql, statement.parameters as unknown[]))
           node.served++
           return result
         }
@@ -387,11 +439,16 @@ export class RoutedConnection {
         // a position known for the node could be another server's behind a balancer.
         const known = node.hasReplayed(token)
         node.freshnessChecks++
-        const { replayLsn, server, result } = await replayCheckedQuery(
-          client,
-          statement.sql,
-          statement.parameters,
-        )
+        const { replayLsn, server, result } = await (note && statementChannel.hasSubscribers
+          ? traceStatement(
+              statementContext(node, client, statement, note.reason),
+              () => replayCheckedQuery(client, statement.sql, statement.parameters),
+              (trace, checked) => {
+                trace.rowCount = checked.result.rowCount
+                trace.stale = checked.replayLsn === undefined || checked.replayLsn < token.lsn
+              },
+            )
+          : replayCheckedQuery(client, statement.sql, statement.parameters))
         if (replayLsn !== undefined) {
           this.#parts.proofs.record(client, server, replayLsn)
           node.advance(replayLsn)
@@ -404,14 +461,14 @@ export class RoutedConnection {
         // The replica ran the read on a snapshot without the token's writes: its
         // result is dropped, and the read runs on the primary.
         node.freshnessMisses++
-        next = await planner.afterMiss(statement)
+        next = await planner.afterMiss(statement, note)
       } catch (error) {
         failure = error
         if (isCheckRefused(error)) {
           // The server refused the check itself (not a standby PostgreSQL knows how to
           // report): nothing proves the read fresh there.
           node.freshnessMisses++
-          next = await planner.afterMiss(statement)
+          next = await planner.afterMiss(statement, note)
           continue
         }
         const kind = error instanceof ConnectFailed ? 'connection' : failureKind(error)
@@ -426,7 +483,12 @@ export class RoutedConnection {
             statement: describeStatement(statement.sql),
             intent: statement.intent,
           })
-          return this.#executeOnPrimary({ ...statement, intent: 'write' }, context)
+          return this.#executeOnPrimary(
+            { ...statement, intent: 'write' },
+            context,
+            undefined,
+            'misclassified-write',
+          )
         }
         if (kind !== 'connection' || this.#terminated) throw error
         if (node === primary) {
@@ -452,7 +514,7 @@ export class RoutedConnection {
     }
   }
 
-  async #run(node: DbNode, statement: Statement): Promise<pg.QueryResult> {
+  async #run(node: DbNode, statement: Statement, reason: RouteReason): Promise<pg.QueryResult> {
     const client = this.#bound.on(node) ?? (await this.#bind(node))
     this.#sentPid = this.#bound.pid
     node.inFlight++
@@ -460,7 +522,13 @@ export class RoutedConnection {
     const started = performance.now()
     let failure: unknown
     try {
-      const result = await client.query(statement.sql, statement.parameters as unknown[])
+      const result = await (statementChannel.hasSubscribers
+        ? traceStatement(
+            statementContext(node, client, statement, reason),
+            () => client.query(statement.sql, statement.parameters as unknown[]),
+            countRows,
+          )
+        : client.query(statement.sql, statement.parameters as unknown[]))
       node.served++
       return result
     } catch (error) {
@@ -483,6 +551,7 @@ export class RoutedConnection {
     client: pg.PoolClient,
     token: ConsistencyToken | undefined,
     statement: Statement,
+    note?: RouteNote,
   ): Promise<[DbNode, pg.PoolClient]> {
     if (token === undefined || this.#proven(client, token)) return [node, client]
     node.freshnessChecks++
@@ -490,8 +559,13 @@ export class RoutedConnection {
     if (position !== undefined) node.advance(position)
     if (position !== undefined && position >= token.lsn) return [node, client]
     node.freshnessMisses++
-    const primary = await this.#parts.planner.afterMiss(statement)
+    const primary = await this.#parts.planner.afterMiss(statement, note)
     return [primary, await this.#bind(primary)]
+  }
+
+  #routeNote(): RouteNote {
+    this.#note ??= { reason: 'replica' }
+    return this.#note
   }
 
   /** Whether an earlier check proved `token` on `client`'s server: then the read needs no check. */
@@ -549,6 +623,13 @@ export class RoutedConnection {
  */
 function control(node: DbNode, sql: string): Statement {
   return { sql, parameters: [], intent: node.role === 'replica' ? 'read' : 'write' }
+}
+
+/** Publishes the end of a hand-traced statement: `rowCount` undefined when it failed. */
+function finishTrace(trace: StatementTraceContext, rowCount: number | undefined): void {
+  if (rowCount !== undefined) trace.rowCount = rowCount
+  statementChannel.asyncStart.publish(trace)
+  statementChannel.asyncEnd.publish(trace)
 }
 
 /** The replay check itself was refused (the read's outcome is unknown, and it is not used). */

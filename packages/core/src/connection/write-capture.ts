@@ -1,6 +1,7 @@
 import type { ResolvedSync } from '../config/config-schema.js'
 import type { CapturePacer } from '../consistency/capture-pacer.js'
 import type { ConsistencyScope, Recovery } from '../consistency/consistency-scope.js'
+import { formatLsn } from '../consistency/lsn.js'
 import type { ReadDemand } from '../consistency/read-demand.js'
 import type { ConsistencyToken } from '../consistency/token.js'
 import { MirrorTimeoutError, WriteOutcomeUnknownError } from '../errors/causeway-error.js'
@@ -9,6 +10,7 @@ import type { EventHub } from '../events/event-hub.js'
 import type { DbNode } from '../topology/db-node.js'
 import type { ReplayWaiter } from '../topology/replay-waiter.js'
 import type { Topology } from '../topology/topology.js'
+import { errorCodeOf, type ReplayWaitTraceContext, replayWaitChannel } from '../tracing/trace-channels.js'
 import { redact } from '../util/redact.js'
 import { mirror } from './mirror.js'
 
@@ -73,7 +75,26 @@ export class WriteCapture {
       if (scope) void scope.capture(capture)
       // Observed below; the scope handles its own failure.
       capture.catch(() => {})
-      return this.#mirror(sync, capture)
+      if (!replayWaitChannel.hasSubscribers) return this.#mirror(sync, capture, undefined)
+      const trace: ReplayWaitTraceContext = {
+        node: node.name,
+        role: node.role,
+        required: sync.replicas,
+        timeoutMillis: sync.timeoutMillis,
+        onTimeout: sync.onTimeout,
+      }
+      return replayWaitChannel.tracePromise(
+        () =>
+          this.#mirror(sync, capture, trace).catch((error: unknown) => {
+            trace.errorCode = errorCodeOf(error)
+            if (error instanceof MirrorTimeoutError) {
+              trace.mirrored = error.mirrored
+              trace.timedOut = true
+            }
+            throw error
+          }),
+        trace,
+      )
     }
     if (scope) {
       scope.captureLater(node.sampler)
@@ -132,12 +153,18 @@ export class WriteCapture {
     return sync && sync.method === 'client' ? sync : undefined
   }
 
-  async #mirror(sync: ResolvedSync, capture: Promise<ConsistencyToken>): Promise<void> {
+  /** Mirrors a write; `trace`, when the wait is traced, learns its position and outcome. */
+  async #mirror(
+    sync: ResolvedSync,
+    capture: Promise<ConsistencyToken>,
+    trace: ReplayWaitTraceContext | undefined,
+  ): Promise<void> {
     this.#counters.mirrorWaits++
     let token: ConsistencyToken
     try {
       // This write's own capture: the scope's token could be older if it failed.
       token = await capture
+      if (trace) trace.lsn = formatLsn(token.lsn)
     } catch (error) {
       this.#counters.mirrorTimeouts++
       throw new MirrorTimeoutError(
@@ -151,5 +178,9 @@ export class WriteCapture {
       throw error
     })
     if (result.timedOut) this.#counters.mirrorTimeouts++
+    if (trace) {
+      trace.mirrored = result.mirrored
+      trace.timedOut = result.timedOut
+    }
   }
 }

@@ -10,6 +10,7 @@ import type { PrimaryFinder } from '../health/primary-finder.js'
 import type { Statement } from '../model/statement.js'
 import type { DbNode } from '../topology/db-node.js'
 import type { Topology } from '../topology/topology.js'
+import type { RouteReason } from '../tracing/trace-channels.js'
 import { eligible, type Router } from './router.js'
 
 /** How often a scope that reads from the primary after an uncertain write tries to leave that state. */
@@ -24,6 +25,14 @@ const RECOVER_EVERY_MILLIS = 100
  * so the replica is tried, with the proof in the read's flight.
  */
 const FRESH_POSITION_MILLIS = 1
+
+/**
+ * Where a planner writes why it chose the node it returned, for the statement
+ * trace. Passed only while the trace has subscribers: without, nothing is written.
+ */
+export interface RouteNote {
+  reason: RouteReason
+}
 
 /** What a {@link ReadPlanner} works with. */
 export interface ReadPlannerParts {
@@ -99,16 +108,17 @@ export class ReadPlanner {
    * The node, decided without waiting when that is possible: undefined when the
    * answer needs a probe round (a token of a newer timeline) or a primary to
    * appear; then {@link plan} decides. Every read passes here, so without a token
-   * it allocates nothing.
+   * it allocates nothing. `note`, when given, learns why the node was chosen.
    */
   now(
     statement: Statement,
     scope: ConsistencyScope | undefined,
     bound: DbNode | undefined,
     tried: ReadonlySet<DbNode> | undefined,
+    note?: RouteNote,
   ): DbNode | undefined {
     const onPrimary = this.#scopeOnPrimary(scope)
-    if (onPrimary) return this.#fallbackNow(onPrimary, statement)
+    if (onPrimary) return this.#fallbackNow(onPrimary, statement, note)
     const token = scope?.token
     if (token) {
       this.#demand.mark()
@@ -118,7 +128,10 @@ export class ReadPlanner {
       const primaryLsn = this.#topology.primary?.lsn
       if (primaryLsn === undefined || token.lsn > primaryLsn) return undefined
     }
-    return this.#route(token, scope?.tokenAt ?? 0, bound, tried) ?? this.#fallbackNow(this.#reason, statement)
+    return (
+      this.#route(token, scope?.tokenAt ?? 0, bound, tried, note) ??
+      this.#fallbackNow(this.#reason, statement, note)
+    )
   }
 
   /** The node, when {@link now} could not tell without waiting. */
@@ -127,9 +140,10 @@ export class ReadPlanner {
     scope: ConsistencyScope | undefined,
     bound: DbNode | undefined,
     tried: ReadonlySet<DbNode> | undefined,
+    note?: RouteNote,
   ): Promise<DbNode> {
     const onPrimary = this.#scopeOnPrimary(scope)
-    if (onPrimary) return this.#fallback(onPrimary, statement)
+    if (onPrimary) return this.#fallback(onPrimary, statement, note)
     const token = scope?.token
     if (token) {
       let problem = this.#router.tokenProblem(token)
@@ -139,7 +153,7 @@ export class ReadPlanner {
         await this.#monitor.recheck()
         problem = this.#router.tokenProblem(token)
       }
-      if (problem) return this.#staleToken(problem, token, statement)
+      if (problem) return this.#staleToken(problem, token, statement, note)
       // A position beyond the primary's cannot be replayed anywhere: a token from a
       // client, not from a write (or another process's, ahead of this one's view).
       // Checked against the primary's cached position, then a fresh (amortised) sample.
@@ -147,19 +161,19 @@ export class ReadPlanner {
       if (primary && (primary.lsn === undefined || token.lsn > primary.lsn)) {
         const now = await primary.sampler.sample().catch(() => undefined)
         if (now && now.timeline === token.timeline && token.lsn > now.lsn)
-          return this.#staleToken('unreachable', token, statement)
+          return this.#staleToken('unreachable', token, statement, note)
       }
     }
-    const node = this.#route(token, scope?.tokenAt ?? 0, bound, tried)
-    return node ?? this.#fallback(this.#reason, statement)
+    const node = this.#route(token, scope?.tokenAt ?? 0, bound, tried, note)
+    return node ?? this.#fallback(this.#reason, statement, note)
   }
 
   /**
    * The read's proof failed: the replica that ran it had not replayed the token.
    * It runs again on the primary, counted as `not-caught-up`.
    */
-  afterMiss(statement: Statement): Promise<DbNode> {
-    return this.#fallback('not-caught-up', statement)
+  afterMiss(statement: Statement, note?: RouteNote): Promise<DbNode> {
+    return this.#fallback('not-caught-up', statement, note)
   }
 
   /**
@@ -202,15 +216,23 @@ export class ReadPlanner {
     tokenAt: number,
     bound: DbNode | undefined,
     tried: ReadonlySet<DbNode> | undefined,
+    note: RouteNote | undefined,
   ): DbNode | undefined {
-    if (bound && eligible(bound, token, tried)) return bound
+    if (bound && eligible(bound, token, tried)) {
+      if (note) note.reason = 'bound'
+      return bound
+    }
     const route = this.#router.routeRead(token, tried)
-    if (route.node) return route.node
+    if (route.node) {
+      if (note) note.reason = 'replica'
+      return route.node
+    }
     this.#reason = route.fallback
     if (route.waitFor && token && this.#maxWaitMillis > 0) {
       const node = this.#worthTrying(route.waitFor, tokenAt)
       if (node) {
         this.#counters.replayWaits++
+        if (note) note.reason = 'unproven-replica'
         return node
       }
     }
@@ -241,7 +263,9 @@ export class ReadPlanner {
     reason: 'system' | 'timeline' | 'newer' | 'unreachable',
     token: ConsistencyToken,
     statement: Statement,
+    note: RouteNote | undefined,
   ): Promise<DbNode> {
+    if (note) note.reason = 'stale-token'
     this.#counters.staleTokens++
     this.#events.emit('stale-token', {
       reason,
@@ -251,18 +275,23 @@ export class ReadPlanner {
     return this.#primaries.primary()
   }
 
-  #fallbackNow(reason: FallbackReason, statement: Statement): DbNode | undefined {
+  #fallbackNow(
+    reason: FallbackReason,
+    statement: Statement,
+    note: RouteNote | undefined,
+  ): DbNode | undefined {
     const primary = this.#topology.primary
-    if (primary) this.#count(reason, statement)
+    if (primary) this.#count(reason, statement, note)
     return primary
   }
 
-  #fallback(reason: FallbackReason, statement: Statement): Promise<DbNode> {
-    this.#count(reason, statement)
+  #fallback(reason: FallbackReason, statement: Statement, note: RouteNote | undefined): Promise<DbNode> {
+    this.#count(reason, statement, note)
     return this.#primaries.primary()
   }
 
-  #count(reason: FallbackReason, statement: Statement): void {
+  #count(reason: FallbackReason, statement: Statement, note: RouteNote | undefined): void {
+    if (note) note.reason = reason
     this.#counters.fallbacks[reason]++
     if (reason !== 'no-replica' && this.#events.has('fallback')) {
       this.#events.emit('fallback', { reason, statement: describeStatement(statement.sql) })

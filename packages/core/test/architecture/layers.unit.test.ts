@@ -17,7 +17,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['config', 'events', 'classify'],
   ['consistency'],
   ['topology'],
-  ['health', 'status'],
+  ['health', 'status', 'tracing'],
   ['routing'],
   ['connection', 'failover'],
   ['cluster'],
