@@ -8,6 +8,7 @@ const alias = {
   '@causeway/core': source('core'),
   '@causeway/kysely': source('kysely-plugin'),
   '@causeway/testing': source('testing'),
+  '@causeway/etcd': source('etcd'),
 }
 
 // The lowest Kysely the plugin supports (its peer range's floor), installed as the

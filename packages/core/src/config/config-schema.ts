@@ -133,6 +133,7 @@ export const clusterConfigSchema = z
       .object({
         primaryDownMillis: millis.default(1_000),
         lock: z.custom<FailoverLock>((v) => typeof v === 'object' && v !== null && 'acquire' in v).optional(),
+        singleProcess: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
@@ -140,7 +141,17 @@ export const clusterConfigSchema = z
     pg: pgDriverSchema.default(peerPgDriver),
   })
   .strict()
-  .superRefine(({ primary, systemId, failover }, context) => {
+  .superRefine(({ primary, systemId, failover, autoFailover }, context) => {
+    // The default lock excludes promotions within one process only: two processes
+    // running `auto` could each promote a different replica and split the cluster.
+    if (failover === 'auto' && !autoFailover.lock && !autoFailover.singleProcess) {
+      context.addIssue({
+        code: 'custom',
+        path: ['failover'],
+        message:
+          "is 'auto', which needs autoFailover.lock, a lock every app process shares (EtcdFailoverLock of @causeway/etcd), or autoFailover.singleProcess: true when this is the only process running it",
+      })
+    }
     if (primary.length < 2) return
     // Which candidate defines the cluster's identity? Whichever answers first as a
     // primary could be another cluster's server listed by mistake, and a write
