@@ -14,7 +14,7 @@ let f: Fixture<DB>
 beforeAll(async () => {
   f = await setupFixture<DB>({
     // Default health and failover timings: the target is a write within 3 s of the kill.
-    config: { failover: 'auto', writeWaitMillis: 10_000 },
+    config: { failover: 'auto', autoFailover: { singleProcess: true }, writeWaitMillis: 10_000 },
   })
   await f.cluster.primary.query('create table events (id serial primary key, body text not null)')
   await f.dialect.cluster.ready()

@@ -14,7 +14,7 @@ let f: Fixture<DB>
 
 beforeAll(async () => {
   // Default health and failover timings: a 5 s stall is well past primaryDownMillis.
-  f = await setupFixture<DB>({ config: { failover: 'auto' } })
+  f = await setupFixture<DB>({ config: { failover: 'auto', autoFailover: { singleProcess: true } } })
   await f.cluster.primary.query('create table acked (id text primary key)')
   await f.dialect.cluster.ready()
 })

@@ -46,6 +46,8 @@ export async function failoverTrial(
       primary: node(cluster.primary),
       replicas: cluster.replicas.map(node),
       failover: mode,
+      // One writer process: the in-process lock is enough.
+      autoFailover: { singleProcess: true },
     })
     db = new Kysely<FailoverDatabase>({ dialect })
     await dialect.cluster.ready()

@@ -18,4 +18,10 @@ export { type Backend, backendOf, type RunningProxy } from './running-proxy.js'
 export type { SettingValue } from './server-config.js'
 export { type StartClusterOptions, startCluster } from './start-cluster.js'
 export type { AddReplicaOptions, TestCluster } from './test-cluster.js'
+export {
+  etcdAvailable,
+  type StartEtcdServerOptions,
+  startEtcdServer,
+  type TestEtcd,
+} from './test-etcd.js'
 export { type WaitOptions, waitFor } from './wait-for.js'

@@ -155,16 +155,28 @@ export interface ClusterConfig {
   readonly systemId?: string
   /**
    * `'follow'` (default): when another node becomes the writable primary, follow it.
-   * `'auto'`: promote the most advanced healthy replica when the primary is down
-   * (read the README's warning about several processes). `'off'`: never change primary.
+   * `'auto'`: promote the most advanced healthy replica when the primary is down;
+   * it requires `autoFailover.lock` (shared by every app process) or
+   * `autoFailover.singleProcess: true`. `'off'`: never change primary.
    */
   readonly failover?: 'follow' | 'auto' | 'off'
   /** Settings of `failover: 'auto'`. */
   readonly autoFailover?: {
     /** How long the primary must be down before a promotion. Default 1,000 ms. */
     readonly primaryDownMillis?: number
-    /** Held while promoting, so that only one process promotes. Default: a lock within this process. */
+    /**
+     * Held while promoting, so that only one process promotes: a lock every app
+     * process shares, such as `EtcdFailoverLock` of `@causeway/etcd`. Without it,
+     * `singleProcess` must be true.
+     */
     readonly lock?: FailoverLock
+    /**
+     * Says that this is the only process running `failover: 'auto'` on this cluster
+     * (one app instance, or a sidecar), so a lock within the process is enough.
+     * Default false: `auto` without `lock` is refused, since two processes could
+     * each promote a different replica and split the cluster.
+     */
+    readonly singleProcess?: boolean
   }
   /**
    * While there is no primary, how long a write waits for one before it fails

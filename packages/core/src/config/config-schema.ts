@@ -157,6 +157,7 @@ export const clusterConfigSchema = z
       .object({
         primaryDownMillis: millis.default(1_000),
         lock: z.custom<FailoverLock>((v) => typeof v === 'object' && v !== null && 'acquire' in v).optional(),
+        singleProcess: z.boolean().default(false),
       })
       .strict()
       .prefault({}),
@@ -165,13 +166,23 @@ export const clusterConfigSchema = z
     patroni: patroniSchema.optional(),
   })
   .strict()
-  .superRefine(({ primary, systemId, failover, patroni }, context) => {
+  .superRefine(({ primary, systemId, failover, autoFailover, patroni }, context) => {
     // Patroni decides promotions; a second decider (or none) would fight it.
     if (patroni && failover !== 'follow') {
       context.addIssue({
         code: 'custom',
         path: ['failover'],
         message: `is '${failover}', but patroni is set: Patroni decides who leads, so use 'follow'`,
+      })
+    }
+    // The default lock excludes promotions within one process only: two processes
+    // running `auto` could each promote a different replica and split the cluster.
+    if (failover === 'auto' && !autoFailover.lock && !autoFailover.singleProcess) {
+      context.addIssue({
+        code: 'custom',
+        path: ['failover'],
+        message:
+          "is 'auto', which needs autoFailover.lock, a lock every app process shares (EtcdFailoverLock of @causeway/etcd), or autoFailover.singleProcess: true when this is the only process running it",
       })
     }
     if (primary.length < 2) return

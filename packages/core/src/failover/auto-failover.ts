@@ -19,9 +19,10 @@ import { promoteNode } from './promote-node.js'
  * off (`failover-cancelled`). A failover that finds nothing to promote is retried no
  * sooner than `primaryDownMillis` later.
  *
- * Danger: every app process running `auto` watches the same cluster. Without a
- * shared lock, two processes can promote two different replicas and split the
- * cluster. The default lock only excludes promotions within this process.
+ * Every app process running `auto` watches the same cluster. Without a shared
+ * lock, two processes can promote two different replicas and split the cluster:
+ * the config requires `autoFailover.lock` or `autoFailover.singleProcess`. A lock
+ * with `held()` is asked once more right before the promotion.
  */
 export class AutoFailover {
   readonly #config: ResolvedConfig
@@ -121,6 +122,15 @@ export class AutoFailover {
         this.#events.emit('failover-failed', {
           from: from.name,
           error: 'no healthy replica on the current timeline',
+        })
+        return
+      }
+      // A lease-based lock may have lapsed while this process stalled or lost its
+      // coordination service: another process may hold it now and be promoting.
+      if (this.#lock.held && !this.#lock.held()) {
+        this.#events.emit('failover-cancelled', {
+          from: from.name,
+          reason: 'the failover lock lapsed before the promotion',
         })
         return
       }

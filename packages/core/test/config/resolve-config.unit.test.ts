@@ -17,6 +17,20 @@ function problem(config: unknown): string {
 }
 
 describe('resolveConfig', () => {
+  it("refuses failover 'auto' without a shared lock unless the app says it is the only process", () => {
+    const message = problem({ primary: url, failover: 'auto' })
+    expect(message).toMatch(/failover: is 'auto', which needs autoFailover\.lock/)
+    expect(message).toMatch(/autoFailover\.singleProcess/)
+    expect(message).not.toContain('s3cret-pw')
+    expect(
+      resolveConfig({ primary: url, failover: 'auto', autoFailover: { singleProcess: true } }).failover,
+    ).toBe('auto')
+    const lock = { acquire: async () => undefined }
+    expect(resolveConfig({ primary: url, failover: 'auto', autoFailover: { lock } }).autoFailover.lock).toBe(
+      lock,
+    )
+  })
+
   it('fills in every default', () => {
     const config = resolveConfig({ primary: url })
     expect(config).toMatchObject({
@@ -179,7 +193,7 @@ describe('resolveConfig', () => {
       upAfter: 2,
       maxBackoffMillis: 5_000,
     })
-    expect(config.autoFailover).toEqual({ primaryDownMillis: 1_000 })
+    expect(config.autoFailover).toEqual({ primaryDownMillis: 1_000, singleProcess: false })
     expect(config.sync).toBeUndefined()
     expect(config.maxLag).toBeUndefined()
   })

@@ -1,0 +1,1 @@
+export { EtcdFailoverLock, type EtcdFailoverLockOptions } from './etcd-failover-lock.js'
