@@ -23,6 +23,20 @@ describe.skipIf(!pgbouncer.ok)(
     let bouncers: RunningProxy[] = []
     let causeway: Cluster
     const portOf = (name: string) => cluster.nodes.find((node) => node.name === name)?.port
+    /** Resolves once the replica has replayed everything the primary has written so far. */
+    async function replayedAll(): Promise<void> {
+      const [{ lsn }] = (await cluster.primary.query<{ lsn: string }>(
+        'select pg_current_wal_lsn()::text as lsn',
+      )) as [{ lsn: string }]
+      const replica = cluster.replicas[0]!
+      while (
+        !(
+          await replica.query<{ ok: boolean }>('select pg_last_wal_replay_lsn() >= $1::pg_lsn as ok', [lsn])
+        )[0]?.ok
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    }
 
     beforeAll(async () => {
       cluster = await startCluster({ replicas: 1 })
@@ -54,6 +68,9 @@ describe.skipIf(!pgbouncer.ok)(
           // The process-wide scope's token covers the last write: once it is captured,
           // the replica serves the read (sent at once, it would go to the primary).
           await causeway.token()
+          // Under load the replica may not have replayed the write yet, and the read
+          // would rightly go to the primary: wait until it has.
+          await replayedAll()
           const read = await causeway.query<{ port: number }>('select inet_server_port() as port')
           expect(read.rows[0]?.port).toBe(portOf('pg2'))
           const write = await causeway.query<{ port: number }>(
