@@ -11,6 +11,13 @@ const alias = {
   '@causeway/cli': source('cli'),
   '@causeway/otel': source('otel'),
   '@causeway/etcd': source('etcd'),
+  // @causeway/web has one entry per framework, and no root.
+  ...Object.fromEntries(
+    ['express', 'fastify', 'hono', 'next'].map((name) => [
+      `@causeway/web/${name}`,
+      fileURLToPath(new URL(`./packages/web/src/${name}/index.ts`, import.meta.url)),
+    ]),
+  ),
 }
 
 // The lowest Kysely the plugin supports (its peer range's floor), installed as the

@@ -21,6 +21,16 @@ export type {
 } from './events/cluster-events.js'
 export { InProcessFailoverLock } from './failover/in-process-failover-lock.js'
 export {
+  acceptedCookieToken,
+  type RequestToken,
+  readRequestToken,
+  type TokenRejection,
+  type TokenTransport,
+  type TokenTransportOptions,
+  tokenCookie,
+  tokenTransport,
+} from './http/request-token.js'
+export {
   type SessionCluster,
   type SessionHandlerOptions,
   sessionHandler,

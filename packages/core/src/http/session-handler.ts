@@ -1,4 +1,11 @@
 import type { SessionOptions } from '../consistency/scope-context.js'
+import {
+  readRequestToken,
+  type TokenTransport,
+  type TokenTransportOptions,
+  tokenCookie,
+  tokenTransport,
+} from './request-token.js'
 
 /** What the handler needs of a cluster: a `Cluster` fits. */
 export interface SessionCluster {
@@ -22,15 +29,8 @@ export interface TokenResponse {
   write?(...args: unknown[]): unknown
 }
 
-/** Options of {@link sessionHandler}. */
-export interface SessionHandlerOptions {
-  /** The request and response header that carries the token. Default `x-causeway-token`. */
-  readonly header?: string
-  /** The cookie that carries it, or `false` for none. Default `causeway_token`. */
-  readonly cookie?: string | false
-  /** The cookie's lifetime. Default 60 s: a token only matters until replicas catch up. */
-  readonly cookieMaxAgeSeconds?: number
-}
+/** Options of {@link sessionHandler}: the header and cookie that carry the token. */
+export interface SessionHandlerOptions extends TokenTransportOptions {}
 
 /**
  * Wraps an HTTP handler (node:http, or any framework with Node's request and
@@ -62,51 +62,23 @@ export function sessionHandler<Req extends TokenRequest, Res extends TokenRespon
   handler: (req: Req, res: Res) => unknown,
   options: SessionHandlerOptions = {},
 ): (req: Req, res: Res) => Promise<void> {
-  const header = (options.header ?? 'x-causeway-token').toLowerCase()
-  const cookie = options.cookie === undefined ? 'causeway_token' : options.cookie
-  const maxAge = options.cookieMaxAgeSeconds ?? 60
+  const transport = tokenTransport(options)
   return async (req, res) => {
-    const fromHeader = headerToken(req, header)
-    if (fromHeader !== undefined && !cluster.isValidToken(fromHeader)) {
-      // A client that sends a bad token asked for a guarantee it cannot have: say so,
-      // without echoing the value back.
-      ;(res as unknown as { statusCode: number }).statusCode = 400
-      res.setHeader('content-type', 'text/plain; charset=utf-8')
-      res.end(`invalid consistency token in the ${header} header\n`)
+    const { token, rejection } = readRequestToken(cluster, (name) => req.headers[name], transport)
+    if (rejection) {
+      ;(res as unknown as { statusCode: number }).statusCode = rejection.status
+      res.setHeader('content-type', rejection.contentType)
+      res.end(rejection.body)
       return
     }
-    // A cookie is ambient state, maybe from an older version: a bad one is ignored.
-    const fromCookie = fromHeader === undefined && cookie ? cookieToken(req, cookie) : undefined
-    const token =
-      fromHeader ?? (fromCookie !== undefined && cluster.isValidToken(fromCookie) ? fromCookie : undefined)
     await cluster.session(
       async () => {
-        attachToken(cluster, res, header, cookie, maxAge)
+        attachToken(cluster, res, transport)
         await handler(req, res)
       },
       token === undefined ? {} : { token },
     )
   }
-}
-
-function headerToken(req: TokenRequest, header: string): string | undefined {
-  const value = req.headers[header]
-  return typeof value === 'string' && value !== '' ? value : undefined
-}
-
-function cookieToken(req: TokenRequest, cookie: string): string | undefined {
-  const cookies = req.headers.cookie
-  if (typeof cookies !== 'string') return undefined
-  for (const part of cookies.split(';')) {
-    const [name, ...rest] = part.trim().split('=')
-    if (name !== cookie) continue
-    try {
-      return decodeURIComponent(rest.join('='))
-    } catch {
-      return undefined
-    }
-  }
-  return undefined
 }
 
 /**
@@ -116,13 +88,7 @@ function cookieToken(req: TokenRequest, cookie: string): string | undefined {
  * `writeHead` before `end` (Fastify, `@hono/node-server`) or stream the body with
  * `write` send headers before `end`: patching `end` alone found them sent.
  */
-function attachToken(
-  cluster: SessionCluster,
-  res: TokenResponse,
-  header: string,
-  cookie: string | false,
-  maxAge: number,
-) {
+function attachToken(cluster: SessionCluster, res: TokenResponse, transport: TokenTransport) {
   const end = res.end.bind(res)
   const writeHead = res.writeHead?.bind(res)
   const write = res.write?.bind(res)
@@ -141,9 +107,9 @@ function attachToken(
       .then(
         (token) => {
           if (!token || res.headersSent) return
-          res.setHeader(header, token)
-          if (cookie)
-            appendCookie(res, `${cookie}=${token}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax`)
+          res.setHeader(transport.header, token)
+          const cookie = tokenCookie(transport, token)
+          if (cookie) appendCookie(res, cookie)
         },
         () => {},
       )

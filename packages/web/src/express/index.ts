@@ -1,0 +1,1 @@
+export { type CausewayExpressOptions, causeway } from './causeway-middleware.js'

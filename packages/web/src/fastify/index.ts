@@ -1,0 +1,1 @@
+export { type CausewayFastifyOptions, causeway } from './causeway-plugin.js'

@@ -1,0 +1,1 @@
+export { type CausewayHonoOptions, causeway } from './causeway-middleware.js'
