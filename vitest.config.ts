@@ -10,6 +10,7 @@ const alias = {
   '@causeway/testing': source('testing'),
   '@causeway/cli': source('cli'),
   '@causeway/otel': source('otel'),
+  '@causeway/prometheus': source('prometheus'),
 }
 
 // The lowest Kysely the plugin supports (its peer range's floor), installed as the
