@@ -18,6 +18,7 @@ const alias = {
       fileURLToPath(new URL(`./packages/web/src/${name}/index.ts`, import.meta.url)),
     ]),
   ),
+  '@causeway/prometheus': source('prometheus'),
 }
 
 // The lowest Kysely the plugin supports (its peer range's floor), installed as the
