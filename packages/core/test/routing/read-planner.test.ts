@@ -60,7 +60,11 @@ describe('ReadPlanner (real cluster)', () => {
       expect(fallbacks).toEqual([{ reason: 'not-caught-up', statement: 'select 1' }])
       // Once a check or probe shows the replica at the token, it is chosen.
       await replica.resumeReplay()
-      await c.parts.monitor.probeAll()
+      // Replay resumes in the background: probe until the replica shows the token
+      // (a probe taken before it replayed rightly sees it behind).
+      const deadline = Date.now() + 10_000
+      do await c.parts.monitor.probeAll()
+      while (!pg2.hasReplayed(token) && Date.now() < deadline)
       expect(pg2.hasReplayed(token)).toBe(true)
       expect(planner.now(statement, scope, undefined, undefined)).toBe(pg2)
     } finally {
