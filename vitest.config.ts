@@ -32,6 +32,19 @@ const lowestAlias = [
   ...Object.entries(alias).map(([find, replacement]) => ({ find, replacement })),
 ]
 
+// Kysely 0.29, installed as the devDependency alias `kysely-029`; the `kysely-029`
+// project runs the plugin's Kysely-touching tests with `kysely` (and
+// `kysely/migration`, new in 0.29) resolved to it. Kysely 0.29 requires Node 22, so
+// the project is not part of `pnpm test` (Node 20 in CI): `pnpm test:kysely-029`
+// runs it, and .ci/run runs that on Node 22.
+const kysely029 = (entry: string) =>
+  fileURLToPath(new URL(`./packages/kysely-plugin/node_modules/kysely-029/dist/${entry}`, import.meta.url))
+const alias029 = [
+  { find: /^kysely$/, replacement: kysely029('index.js') },
+  { find: /^kysely\/migration$/, replacement: kysely029('migration/index.js') },
+  ...Object.entries(alias).map(([find, replacement]) => ({ find, replacement })),
+]
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -49,7 +62,13 @@ export default defineConfig({
           name: 'integration',
           include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
           // test/ha needs Debian's Patroni and etcd, and runs in the `ha` project (pnpm test:ha).
-          exclude: ['**/*.unit.test.ts', '**/node_modules/**', 'test/ha/**'],
+          // packages/kysely-plugin/test/kysely-029 uses 0.29's API, in the `kysely-029` project.
+          exclude: [
+            '**/*.unit.test.ts',
+            '**/node_modules/**',
+            'test/ha/**',
+            'packages/kysely-plugin/test/kysely-029/**',
+          ],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',
@@ -75,6 +94,22 @@ export default defineConfig({
             'packages/kysely-plugin/test/transaction-control.test.ts',
           ],
           env: { KYSELY_UNDER_TEST: 'lowest' },
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          pool: 'forks',
+        },
+      },
+      {
+        resolve: { alias: alias029 },
+        test: {
+          name: 'kysely-029',
+          include: [
+            'packages/kysely-plugin/test/**/*.test.ts',
+            'test/cancel.test.ts',
+            'test/transactions-and-hints.test.ts',
+            'test/read-your-writes.test.ts',
+          ],
+          env: { KYSELY_UNDER_TEST: '0.29' },
           testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: 'forks',

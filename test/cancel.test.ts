@@ -3,9 +3,10 @@ import { CompiledQuery, type DatabaseConnection } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Fixture, setupFixture } from './support/fixture.js'
 
-/** A connection as Kysely 0.29 calls it, with a per-query AbortSignal. */
+/** A connection as Kysely 0.29 calls it, with a per-query AbortSignal and its abort handlers. */
 type SignalledConnection = DatabaseConnection & {
   executeQuery(query: CompiledQuery, options: { signal?: AbortSignal }): Promise<unknown>
+  cancelQuery(): Promise<void>
 }
 
 let f: Fixture<Record<string, never>>
@@ -35,25 +36,33 @@ describe('cancelling a running statement (Kysely 0.29 passes these through)', ()
     }
   })
 
-  it('an AbortSignal given to executeQuery cancels the statement on its server', async () => {
-    // Kysely 0.28 passes no signal: the driver's connection is given one as 0.29 would.
+  // Regression: the connection cancelled on any abort, where PostgresConnection does
+  // nothing: under Kysely 0.29's default strategy ('ignore query') an aborted UPDATE
+  // must run on and commit. Kysely asks for cancelQuery/killSession when it wants them
+  // (packages/kysely-plugin/test/kysely-029 compares the three strategies with
+  // PostgresDialect's, on Kysely 0.29).
+  it('an AbortSignal given to executeQuery cancels nothing; cancelQuery() does', async () => {
     // A dialect over the fixture's cluster as the app's own: its driver never closes it.
     const driver = new CausewayDialect({ cluster: f.dialect.cluster }).createDriver()
     await driver.init()
-    // Kysely 0.29's signature; 0.28's type has no options.
+    // Kysely 0.29's signature; 0.28's type has neither the options nor cancelQuery.
     const connection = (await driver.acquireConnection()) as SignalledConnection
     const controller = new AbortController()
     try {
-      const started = Date.now()
-      const running = connection.executeQuery(CompiledQuery.raw('select pg_sleep(10)'), {
+      const running = connection.executeQuery(CompiledQuery.raw('select pg_sleep(0.5) as slept'), {
         signal: controller.signal,
       })
-      setTimeout(() => controller.abort(), 200)
-      await expect(running).rejects.toMatchObject({ code: '57014' })
+      setTimeout(() => controller.abort(), 100)
+      await expect(running).resolves.toMatchObject({ rows: [{ slept: '' }] })
+      const started = Date.now()
+      const cancelled = connection.executeQuery(CompiledQuery.raw('select pg_sleep(10)'), {}).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      await connection.cancelQuery()
+      expect(await cancelled).toMatchObject({ code: '57014' })
       expect(Date.now() - started).toBeLessThan(5_000)
-      await expect(
-        connection.executeQuery(CompiledQuery.raw('select 1'), { signal: controller.signal }),
-      ).rejects.toThrow()
     } finally {
       await driver.releaseConnection(connection as DatabaseConnection)
       await driver.destroy()

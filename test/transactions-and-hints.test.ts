@@ -1,7 +1,8 @@
 import { onPrimary } from '@causeway/kysely'
-import { CamelCasePlugin, type Generated, Migrator, sql } from 'kysely'
+import { CamelCasePlugin, type Generated, sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Fixture, servedBy, setupFixture } from './support/fixture.js'
+import { createMigrator } from './support/migrator.js'
 
 interface DB {
   items: { id: Generated<number>; label: string; created_by: string | null }
@@ -170,7 +171,7 @@ describe('hints', () => {
 
   it('cluster.onPrimary survives withoutPlugins(), so a Migrator runs on the primary', async () => {
     const before = servedCounts()
-    const migrator = new Migrator({
+    const migrator = await createMigrator({
       db: f.db,
       provider: {
         getMigrations: async () => ({

@@ -4,11 +4,6 @@ import { classifyCompiledQuery } from './classify/classify-compiled-query.js'
 import { isTaggedForPrimary } from './on-primary-plugin.js'
 import { type TransactionControl, transactionControlOf } from './transaction-control.js'
 
-/** Kysely 0.29's per-query options; 0.28 passes none. */
-interface AbortOptions {
-  readonly signal?: AbortSignal
-}
-
 /** How the driver gives a connection back: not part of the connection's public face. */
 export const RELEASE = Symbol('release')
 
@@ -31,23 +26,21 @@ export class CausewayConnection implements DatabaseConnection {
     this.#routed.release()
   }
 
-  async executeQuery<R>(compiledQuery: CompiledQuery, options?: AbortOptions): Promise<QueryResult<R>> {
-    // An aborted signal stops the statement before it is sent.
-    options?.signal?.throwIfAborted()
+  // Kysely 0.29 also passes `{ signal }`, and it is deliberately not looked at, as
+  // PostgresConnection does not: Kysely itself stops waiting on an abort, and asks
+  // for `cancelQuery` or `killSession` only when the query's
+  // `inflightQueryAbortStrategy` says so. Under its default ('ignore query') the
+  // statement runs to its end, and an aborted UPDATE still commits.
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const control = transactionControlOf(compiledQuery)
     if (control) return this.#control(control) as Promise<QueryResult<R>>
-    const running = this.#routed.execute({
+    const { command, rowCount, rows } = await this.#routed.execute({
       sql: compiledQuery.sql,
       parameters: compiledQuery.parameters,
       intent: classifyCompiledQuery(compiledQuery).intent,
       forcePrimary: isTaggedForPrimary(compiledQuery.queryId),
       queryId: compiledQuery.queryId,
     })
-    // Kysely 0.29 may pass an AbortSignal. Without one (every 0.28 query), no extra
-    // promise: each costs a hop on every statement.
-    const { command, rowCount, rows } = await (options?.signal
-      ? this.#abortable(running, options.signal, compiledQuery.queryId)
-      : running)
     const changed =
       command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
     return {
@@ -74,16 +67,6 @@ export class CausewayConnection implements DatabaseConnection {
         await this.#routed.rollback()
         return { rows: [{ command: 'ROLLBACK' }] }
     }
-  }
-
-  /**
-   * An abort cancels the statement on the server it runs on: that statement only,
-   * by its `queryId`, never one that runs on this connection after it.
-   */
-  #abortable<T>(running: Promise<T>, signal: AbortSignal, queryId: unknown): Promise<T> {
-    const onAbort = () => void this.#routed.cancel(queryId).catch(() => {})
-    signal.addEventListener('abort', onAbort, { once: true })
-    return running.finally(() => signal.removeEventListener('abort', onAbort))
   }
 
   /** Kysely 0.29: cancels the running statement on the node this connection is bound to. */

@@ -20,9 +20,20 @@ import type { OperationNodeKind } from 'kysely'
 export type NodeKindCategory = 'write' | 'walk' | 'value' | 'lock' | 'function' | 'raw' | 'cte'
 
 /**
- * The category of every operation node kind of Kysely. `satisfies` makes this
- * exhaustive in both directions: a kind added by a new Kysely version is missing
- * here, and a removed one is an excess key, and either fails to compile.
+ * Node kinds that only some of the supported Kysely versions have (the peer range
+ * is `^0.28.19 || ^0.29.0`): 0.29 added `ALTER TYPE`. Named here so that the table
+ * below lists them whichever version the plugin is compiled against; a kind one
+ * version removes goes here too.
+ */
+type VersionKinds = 'AlterTypeNode' | 'AddValueNode' | 'RenameValueNode'
+
+/**
+ * The category of every operation node kind of every supported Kysely. `satisfies`
+ * makes this exhaustive in both directions, against whichever version it is
+ * compiled with: a kind that version has and the table lacks is a missing key, and
+ * a key that is neither one of its kinds nor a {@link VersionKinds} is an excess
+ * key; either fails to compile. `pnpm typecheck` checks it against 0.28 and
+ * `pnpm typecheck:kysely-029` against 0.29.
  *
  * Nodes that only ever occur inside a writing statement (`ReturningNode`,
  * `OnConflictNode`, `ColumnDefinitionNode`, …) are `write` too: in a real query
@@ -124,6 +135,9 @@ export const NODE_KINDS = {
   DropViewNode: 'write',
   RefreshMaterializedViewNode: 'write',
   CreateTypeNode: 'write',
+  AlterTypeNode: 'write',
+  AddValueNode: 'write',
+  RenameValueNode: 'write',
   DropTypeNode: 'write',
   ColumnDefinitionNode: 'write',
   AddColumnNode: 'write',
@@ -142,7 +156,7 @@ export const NODE_KINDS = {
   ReferencesNode: 'write',
   GeneratedNode: 'write',
   DefaultValueNode: 'write',
-} as const satisfies Record<OperationNodeKind, NodeKindCategory>
+} as const satisfies Record<OperationNodeKind | VersionKinds, NodeKindCategory>
 
 // A Map rather than the object itself: at run time `kind` is any string, and a
 // hand-made node with kind 'constructor' must not find Object.prototype's.
