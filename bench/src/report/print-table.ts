@@ -1,5 +1,6 @@
 import type { TargetOutcome, WorkloadResult } from '../run/workload-result.js'
 import type { Spread } from '../stats.js'
+import type { MultiPrimaryFigures } from '../workloads/multi-primary.js'
 import { printColumns } from './columns.js'
 import { printFailover } from './print-failover.js'
 import { printPatroni } from './print-patroni.js'
@@ -14,6 +15,17 @@ export function printWorkload(result: WorkloadResult, print: (line: string) => v
   }
   if (result.patroni) {
     printPatroni(result, print)
+    return
+  }
+  const multi = (result as { multiPrimary?: MultiPrimaryFigures }).multiPrimary
+  if (multi) {
+    print(
+      `  ${result.repeats} rounds × ${result.phaseMillis / 1000} s per group, interleaved; c${result.concurrency}; ` +
+        `read-back median ms, other group: ${multi.otherGroupMs.join(', ')}; write's group: ${multi.originGroupMs.join(', ')}`,
+    )
+    print(
+      `  other/origin ${formatSpread(multi.ratio)}; ${(multi.servedInOtherGroup * 100).toFixed(1)}% served in the other group; stale ${multi.stale}`,
+    )
     return
   }
   if (result.idle) {

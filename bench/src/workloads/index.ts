@@ -2,6 +2,7 @@ import { failoverWorkload } from './failover.js'
 import { failoverPatroniWorkload } from './failover-patroni.js'
 import { idleWorkload } from './idle.js'
 import { mixedWorkload } from './mixed.js'
+import { multiPrimaryWorkload } from './multi-primary.js'
 import { overheadWorkload } from './overhead.js'
 import { pointReadWorkload } from './point-read.js'
 import { readYourWritesWorkload } from './read-your-writes.js'
@@ -25,6 +26,7 @@ export const WORKLOADS: readonly Workload[] = [
   readYourWritesWorkload(5, { p50: 1.25, p99: 1.5, throughput: 0.9, replicaShare: 0.99 }),
   webWorkload,
   writeC1Workload,
+  multiPrimaryWorkload,
   failoverWorkload('follow'),
   failoverWorkload('auto'),
   failoverPatroniWorkload,

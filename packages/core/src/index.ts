@@ -43,6 +43,26 @@ export type { FailoverLock } from './model/failover-lock.js'
 export * from './model/intent.js'
 export type { NodeRole, NodeState } from './model/node-state.js'
 export type { Statement, TransactionOptions } from './model/statement.js'
+export type { LinkState, LinkStatus } from './multi/link-status.js'
+export type {
+  CrossGroupFallbackReason,
+  MultiPrimaryEventName,
+  MultiPrimaryEvents,
+  MultiPrimaryListener,
+} from './multi/multi-events.js'
+export type {
+  MultiLinkConfig,
+  MultiPrimaryConfig,
+  MultiRoute,
+  MultiSessionInfo,
+} from './multi/multi-primary-config.js'
+export { type MultiToken, parseMultiToken, serializeMultiToken } from './multi/multi-token.js'
+export {
+  createMultiPrimary,
+  MultiPrimary,
+  type MultiPrimaryStatus,
+  type MultiSessionOptions,
+} from './multi-primary.js'
 export type {
   ClusterStatus,
   NodeStatus,

@@ -17,6 +17,12 @@ export { pgbouncerAvailable, type StartPgbouncerOptions, startPgbouncer } from '
 export { type Backend, backendOf, type RunningProxy } from './running-proxy.js'
 export type { SettingValue } from './server-config.js'
 export { type StartClusterOptions, startCluster } from './start-cluster.js'
+export {
+  type MultiPrimaryTestCluster,
+  type StartMultiPrimaryOptions,
+  startMultiPrimary,
+  type TestLink,
+} from './start-multi-primary.js'
 export type { AddReplicaOptions, TestCluster } from './test-cluster.js'
 export {
   etcdAvailable,

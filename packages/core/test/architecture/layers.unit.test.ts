@@ -22,6 +22,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['connection', 'failover'],
   ['cluster'],
   ['http'],
+  ['multi'],
   ['.'],
 ]
 
