@@ -18,6 +18,25 @@ import { buildStatus } from './status/build-status.js'
 import type { ClusterStatus } from './status/cluster-status.js'
 
 /**
+ * Runs one of Causeway's own statements on the current primary (waiting for one as
+ * a write does), on the primary's side connection: not an app statement, so it is
+ * not routed, traced, counted as served, or emitted as a `statement` event; it
+ * counts in the node's `ownStatements`. For the layers above a cluster (the
+ * multi-primary link monitor), not for apps.
+ */
+export async function ownPrimaryQuery<R extends pg.QueryResultRow>(
+  cluster: Cluster,
+  sql: string,
+  parameters: unknown[] = [],
+): Promise<R[]> {
+  const node = await cluster[PARTS].primaries.primary()
+  return node.side.run<R>(sql, parameters)
+}
+
+/** Where {@link ownPrimaryQuery} finds a cluster's parts; not exported from the package. */
+const PARTS: unique symbol = Symbol('causeway.clusterParts')
+
+/**
  * A PostgreSQL primary and its replicas, as one routed database. Made by
  * {@link createCluster}; `CausewayDialect` makes one for Kysely.
  *
@@ -32,6 +51,11 @@ import type { ClusterStatus } from './status/cluster-status.js'
  */
 export class Cluster {
   readonly #parts: ClusterParts
+
+  /** For {@link ownPrimaryQuery} only. */
+  get [PARTS](): ClusterParts {
+    return this.#parts
+  }
   readonly #ready: Promise<void>
   #closing: Promise<void> | undefined
 

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type pg from 'pg'
 import { classifySql } from './classify/classify-sql.js'
 import { loadSqlParser } from './classify/sql-parser.js'
-import { type Cluster, createCluster } from './cluster.js'
+import { type Cluster, createCluster, ownPrimaryQuery } from './cluster.js'
 import type { ConsistencyToken, TokenSecrets } from './consistency/token.js'
 import { mergeTokens, parseToken, serializeToken } from './consistency/token.js'
 import { CausewayError } from './errors/causeway-error.js'
@@ -103,10 +103,8 @@ export class MultiPrimary {
     this.#monitor = new LinkMonitor({
       links: config.links ?? [],
       groups: names,
-      query: async (group, sql, parameters) => {
-        const cluster = this.group(group)
-        return (await cluster.onPrimary(() => cluster.query(sql, parameters))).rows
-      },
+      // Causeway's own query: on the primary's side connection, not an app statement.
+      query: (group, sql, parameters) => ownPrimaryQuery(this.group(group), sql, [...parameters]),
       emit: (event, payload) => this.#emit(event, payload),
       pollMillis: config.linkPollMillis ?? 1000,
       maxLagBytes: config.maxLinkLag?.bytes,

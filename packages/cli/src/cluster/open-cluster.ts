@@ -18,6 +18,9 @@ export async function openCluster(targets: Targets): Promise<Cluster> {
       replicas: targets.replicas,
       failover: 'follow',
       pool: { max: 1 },
+      // One look, by an operator: a busy server gets 5 s to answer its first probe
+      // before it is called unreachable (the library's default, 1 s, suits routing).
+      health: { timeoutMillis: 5_000 },
     })
   } catch (error) {
     if (error instanceof CausewayError && error.code === 'CONFIG_INVALID') {
