@@ -36,6 +36,8 @@ export interface ApplyHooks {
   readonly before?: (client: pg.ClientBase) => Promise<void>
   /** Runs last, before COMMIT (the progress row). */
   readonly after?: (client: pg.ClientBase) => Promise<void>
+  /** The text that commits, in place of `commit`: a progress row and the COMMIT in one round trip. */
+  readonly commit?: string
 }
 
 /**
@@ -78,12 +80,14 @@ export async function applyTransaction(
     throw new ApplyFailure(ROLLED_BACK.has(String(code)) ? 'retry' : 'divergence', current, { cause: error })
   }
   try {
-    await client.query('commit')
+    await client.query(hooks.commit ?? 'commit')
   } catch (error) {
     // A COMMIT refused by the server (a deferred constraint) applied nothing.
     const code = String((error as { code?: unknown }).code)
     const kind =
       failureKind(error) === 'connection' ? 'commit-unknown' : ROLLED_BACK.has(code) ? 'retry' : 'divergence'
+    // A statement sent with the COMMIT failed before it: the transaction is still open.
+    if (kind !== 'commit-unknown') await client.query('rollback').catch(() => {})
     throw new ApplyFailure(kind, undefined, { cause: error })
   }
 }

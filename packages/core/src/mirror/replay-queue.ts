@@ -1,8 +1,11 @@
+import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
 import { ApplyFailure, applyTransaction } from './apply-transaction.js'
 import { Backoff } from './backoff.js'
 import type { MirrorHealth } from './mirror-health.js'
 import { type MirroredStatement, sizeOf } from './mirrored-statement.js'
+import { createOnce } from './outbox-relay.js'
+import { CREATE_PROGRESS, OUTBOX_SCHEMA } from './outbox-sql.js'
 
 /** One committed transaction (or autocommit statement) waiting for the mirror. */
 interface Item {
@@ -10,6 +13,8 @@ interface Item {
   readonly bytes: number
   /** When the primary acknowledged it. */
   readonly at: number
+  /** Its number in this queue, recorded on the mirror by the transaction that applies it. */
+  readonly seq: number
   /** A sync mirror's waiting write. */
   readonly done?: { resolve(): void; reject(error: Error): void }
 }
@@ -39,6 +44,16 @@ export class ReplayQueue {
   #client: pg.PoolClient | undefined
   #running = false
   #closed = false
+  #seq = 0
+  /**
+   * This queue's row in the mirror's `causeway_mirror.progress` (a literal: a UUID).
+   * Each replay sets it to its item's number in the same transaction, in the same
+   * round trip as its COMMIT: when the connection is lost during that COMMIT, the
+   * row says whether it applied, so the item is neither lost nor applied twice.
+   */
+  readonly #key = `replay:${randomUUID()}`
+  /** An item whose COMMIT's outcome is not known yet. */
+  #unsure: number | undefined
 
   constructor(pool: pg.Pool, health: MirrorHealth, bounds: BacklogBounds) {
     this.#pool = pool
@@ -81,7 +96,7 @@ export class ReplayQueue {
     let settled: Promise<void> | undefined
     let done: Item['done']
     if (wait) settled = new Promise<void>((resolve, reject) => (done = { resolve, reject }))
-    this.#items.push({ statements, bytes, at: Date.now(), ...(done ? { done } : {}) })
+    this.#items.push({ statements, bytes, at: Date.now(), seq: ++this.#seq, ...(done ? { done } : {}) })
     this.#statements += statements.length
     this.#bytes += bytes
     if (!this.#running) void this.#drain()
@@ -108,15 +123,22 @@ export class ReplayQueue {
         const item = this.#items[0]
         if (item === undefined) break
         try {
-          this.#client ??= await this.#pool.connect()
-          await applyTransaction(this.#client, item.statements)
+          const client = await this.#connect()
+          if (this.#unsure !== item.seq || !(await this.#appliedAlready(client, item.seq))) {
+            await applyTransaction(client, item.statements, {
+              commit: `insert into ${OUTBOX_SCHEMA}.progress (mirror, last_id) values ('${this.#key}', ${item.seq})
+                on conflict (mirror) do update set last_id = excluded.last_id; commit`,
+            })
+          }
+          this.#unsure = undefined
         } catch (error) {
           if (this.#closed) return
           const failure =
             error instanceof ApplyFailure ? error : new ApplyFailure('retry', undefined, { cause: error })
           // Kept only after a clean rollback: a lost or unknown connection is replaced.
           if (failure.kind !== 'divergence') this.#dropClient(failure)
-          if (failure.kind === 'retry') {
+          if (failure.kind === 'commit-unknown') this.#unsure = item.seq
+          if (failure.kind === 'retry' || failure.kind === 'commit-unknown') {
             health.retrying(failure)
             await this.#backoff.sleep(Backoff.delay(attempt++))
             continue
@@ -140,6 +162,27 @@ export class ReplayQueue {
     } finally {
       this.#running = false
     }
+  }
+
+  async #connect(): Promise<pg.PoolClient> {
+    if (this.#client) return this.#client
+    const client = await this.#pool.connect()
+    try {
+      await createOnce((sql) => client.query(sql), CREATE_PROGRESS)
+    } catch (error) {
+      client.release(error as Error)
+      throw error
+    }
+    this.#client = client
+    return client
+  }
+
+  /** Whether the item whose COMMIT's outcome was lost did commit. */
+  async #appliedAlready(client: pg.PoolClient, seq: number): Promise<boolean> {
+    const { rows } = await client.query(`select last_id from ${OUTBOX_SCHEMA}.progress where mirror = $1`, [
+      this.#key,
+    ])
+    return rows.length > 0 && Number(rows[0].last_id) >= seq
   }
 
   #dropClient(failure: Error): void {

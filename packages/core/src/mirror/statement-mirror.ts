@@ -61,7 +61,8 @@ export class StatementMirror {
     registerSecret(passwordOf(config.connectionString))
     this.#pool = new driver.Pool({
       connectionString: config.connectionString,
-      max: 1 + (config.reads ? SAMPLE_CONCURRENCY : 0),
+      // The replay's connection, one for compareMirror, and the sampled reads'.
+      max: 2 + (config.reads ? SAMPLE_CONCURRENCY : 0),
       idleTimeoutMillis: 10_000,
       connectionTimeoutMillis: 5_000,
       allowExitOnIdle: true,
