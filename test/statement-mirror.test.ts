@@ -9,6 +9,7 @@ import {
 } from '@causeway/core'
 import { startCluster, type TestCluster } from '@causeway/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AppProcess } from './support/app-process.js'
 import { eventually, sleep } from './support/wait.js'
 
 // A primary with a streaming replica, and an independent server as the mirror.
@@ -253,5 +254,43 @@ describe('statement mirrors, in memory', () => {
         mirrors: [{ url: mirrorNode().url, mode: 'sync', durable: true }],
       }),
     ).toThrow(/mirrors\[0\]\.durable/)
+  })
+})
+
+describe('statement mirrors, durable', () => {
+  it('loses nothing and applies nothing twice when the app process is SIGKILLed mid-load and restarted', async () => {
+    await createOnBoth('create table d_rows (id int primary key)')
+    await createOnBoth('create table d_acc (id int primary key, v numeric not null, n int not null)')
+    await source.primary.query('insert into d_acc values (1, 1, 0)')
+    await mirrorNode().query('insert into d_acc values (1, 1, 0)')
+    const env = { PRIMARY_URL: source.primary.url, MIRROR_URL: mirrorNode().url }
+    const first = new AppProcess('durable-mirror-writer.ts', { ...env, BASE: '0' })
+    await first.waitForLine((line) => line.ready === true, 'the first app process to start')
+    await first.waitForLine((line) => Number(line.ack) >= 300, 'some committed transactions')
+    await first.kill()
+    const second = new AppProcess('durable-mirror-writer.ts', { ...env, BASE: '1000000', WRITERS: '1' })
+    await second.waitForLine((line) => Number(line.ack) >= 1_000_020, 'the restarted app process to write')
+    expect(await second.stop()).toBe(0)
+    const c = cluster({ durable: true })
+    await c.ready()
+    await eventually(
+      async () =>
+        (
+          (await source.primary.query(
+            "select count(*)::int as n from causeway_mirror.outbox where mirror = 'mirror'",
+          )) as [{ n: number }]
+        )[0].n === 0,
+      'the outbox to be relayed',
+      30_000,
+    )
+    const report = await c.compareMirror('mirror', { tables: ['d_rows', 'd_acc'] })
+    expect(report.tables.map((t) => [t.table, t.equal])).toEqual([
+      ['d_rows', true],
+      ['d_acc', true],
+    ])
+    // d_acc.v = v * 3 + id does not commute and d_acc.n counts: a row applied twice, or
+    // out of order, or skipped, shows in the checksum above.
+    expect(report.tables[0]!.primaryRows).toBeGreaterThan(300)
+    expect(mirrorStatus(c)).toMatchObject({ state: 'in-sync', failed: 0 })
   })
 })

@@ -128,9 +128,10 @@ export class OutboxRelay {
   async #batch(): Promise<boolean> {
     const client = await this.#connect()
     const { rows } = await this.#primary(
-      `select id::text as id, statements, (extract(epoch from created_at) * 1000)::float8 as at,
-         count(*) over () as pending, sum(length(statements)) over () as bytes
-       from ${OUTBOX_SCHEMA}.outbox where mirror = $1 and id > $2::bigint order by id limit $3`,
+      // Ordered by the bigint column, not by the text alias (text order puts 10 before 9).
+      `select o.id::text as id, o.statements, (extract(epoch from o.created_at) * 1000)::float8 as at,
+         count(*) over () as pending, sum(length(o.statements)) over () as bytes
+       from ${OUTBOX_SCHEMA}.outbox o where o.mirror = $1 and o.id > $2::bigint order by o.id limit $3`,
       [this.#name, this.#lastId, this.#settings.batchSize],
     )
     const first = rows[0] as { at: number; pending: string; bytes: string } | undefined
