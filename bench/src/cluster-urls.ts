@@ -14,6 +14,8 @@ export interface ClusterAddresses {
   readonly replicas: readonly NodeAddress[]
   readonly user: string
   readonly password: string
+  /** An independent server for the statement-mirror contenders (Dm, Dd), when they run. */
+  readonly mirror?: NodeAddress
 }
 
 export function clusterAddresses(cluster: TestCluster): ClusterAddresses {

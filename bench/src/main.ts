@@ -11,6 +11,7 @@ import { printTargets, printWorkload } from './report/print-table.js'
 import { writeResults } from './report/results-file.js'
 import type { BenchContext } from './run/bench-context.js'
 import type { WorkloadResult } from './run/workload-result.js'
+import { WRITES_TABLE } from './schema.js'
 import { WORKLOADS } from './workloads/index.js'
 
 const REPLICA_SHARE_METHOD =
@@ -31,7 +32,14 @@ if (needed.has('C'))
   pgpool = options.pgpool ? await ensurePgpool(log) : { ok: false, reason: 'left out (--no-pgpool)' }
 
 let causewayBuild: LoadedCauseway | undefined
-if (needed.has('D') || needed.has('D0') || needed.has('Ds') || workloads.some((w) => w.needsCauseway)) {
+if (
+  needed.has('D') ||
+  needed.has('D0') ||
+  needed.has('Ds') ||
+  needed.has('Dm') ||
+  needed.has('Dd') ||
+  workloads.some((w) => w.needsCauseway)
+) {
   causewayBuild = await loadCauseway({ source: options.source })
   log(`Causeway: ${causewayBuild.build}`)
 }
@@ -70,7 +78,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 try {
-  const addresses = clusterAddresses(cluster)
+  let addresses = clusterAddresses(cluster)
+  if (needed.has('Dm') || needed.has('Dd')) {
+    log('starting an independent server for the statement mirrors')
+    const mirror = await startCluster({ replicas: 0, fromEnv: false, settings: { max_connections: 200 } })
+    adopt(() => mirror.close())
+    await mirror.primary.query(`create table ${WRITES_TABLE} (id serial primary key, tag text not null)`)
+    const url = new URL(mirror.primary.url)
+    addresses = {
+      ...addresses,
+      mirror: { name: 'mirror', url: mirror.primary.url, host: url.hostname, port: Number(url.port || 5432) },
+    }
+  }
   log(`creating ${ROWS.toLocaleString('en-US')} rows on the primary, waiting for the replicas`)
   await createFixture(cluster)
   contenders = await startContenders(addresses, needed, pgpool, causewayBuild?.module, log)

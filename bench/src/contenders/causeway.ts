@@ -5,12 +5,14 @@ import type { CausewayModule } from './causeway-module.js'
 import { type Contender, POOL_SETTINGS, plainSession } from './contender.js'
 
 /** Which Causeway contender: defaults, no replicas, or no process-wide read-your-writes. */
-export type CausewayVariant = 'D' | 'D0' | 'Ds'
+export type CausewayVariant = 'D' | 'D0' | 'Ds' | 'Dm' | 'Dd'
 
 const LABELS: Record<CausewayVariant, string> = {
   D: 'Causeway, defaults',
   D0: 'Causeway, replicas: [] (all on the primary)',
   Ds: "Causeway, consistency.scope: 'session'",
+  Dm: 'Causeway, defaults, plus an async in-memory statement mirror',
+  Dd: 'Causeway, defaults, plus a durable statement mirror (outbox on the primary)',
 }
 
 /**
@@ -32,6 +34,9 @@ export function causeway(
     replicas: variant === 'D0' ? [] : addresses.replicas.map(node),
     pool: POOL_SETTINGS,
     ...(variant === 'Ds' ? { consistency: { scope: 'session' as const } } : {}),
+    ...(variant === 'Dm' || variant === 'Dd'
+      ? { mirrors: [{ url: addresses.mirror!.url, name: 'mirror', durable: variant === 'Dd' }] }
+      : {}),
   })
   const db = new Kysely<BenchDatabase>({ dialect })
   return {

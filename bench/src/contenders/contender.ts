@@ -5,9 +5,10 @@ import type { BenchDatabase } from '../schema.js'
  * The contenders, by the letters the issues use: A plain Kysely on the primary, B
  * kysely-replication, C pgpool-II, D Causeway, D0 Causeway with no replicas, Ds
  * Causeway with `consistency.scope: 'session'`, R "primary for 2 s after a write"
- * (Rails), Ac A plus a bare background token capture per write.
+ * (Rails), Ac A plus a bare background token capture per write, Dm D with an
+ * in-memory async statement mirror, Dd D with a durable one.
  */
-export type ContenderKey = 'A' | 'Ac' | 'B' | 'C' | 'D' | 'D0' | 'Ds' | 'R'
+export type ContenderKey = 'A' | 'Ac' | 'B' | 'C' | 'D' | 'D0' | 'Ds' | 'Dm' | 'Dd' | 'R'
 
 /**
  * One worker's read-your-writes session: where its writes go, where its next read

@@ -9,6 +9,7 @@ import { readYourWritesWorkload } from './read-your-writes.js'
 import { webWorkload } from './web.js'
 import type { Workload } from './workload.js'
 import { writeC1Workload } from './write-c1.js'
+import { writeMirrorC1Workload } from './write-mirror.js'
 
 /**
  * Every workload, in the order they run. `idle` comes first, on a quiet cluster.
@@ -26,6 +27,7 @@ export const WORKLOADS: readonly Workload[] = [
   readYourWritesWorkload(5, { p50: 1.25, p99: 1.5, throughput: 0.9, replicaShare: 0.99 }),
   webWorkload,
   writeC1Workload,
+  writeMirrorC1Workload,
   multiPrimaryWorkload,
   failoverWorkload('follow'),
   failoverWorkload('auto'),

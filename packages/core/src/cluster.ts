@@ -14,6 +14,7 @@ import { parseToken, serializeToken } from './consistency/token.js'
 import { CausewayError, closedError } from './errors/causeway-error.js'
 import type { ClusterEventName, ClusterListener } from './events/cluster-events.js'
 import { promoteNode } from './failover/promote-node.js'
+import { type CompareMirrorOptions, compareTables, type MirrorComparison } from './mirror/compare-mirror.js'
 import { buildStatus } from './status/build-status.js'
 import type { ClusterStatus } from './status/cluster-status.js'
 
@@ -79,8 +80,30 @@ export class Cluster {
 
   /** A snapshot of every node and of the cluster's counters. */
   status(): ClusterStatus {
-    const { nodes, topology, counters, config } = this.#parts
-    return buildStatus(nodes.all, topology, counters, config.failover, this.#parts.patroni)
+    const { nodes, topology, counters, config, mirrors } = this.#parts
+    const status = buildStatus(nodes.all, topology, counters, config.failover, this.#parts.patroni)
+    return mirrors ? { ...status, mirrors: mirrors.status() } : status
+  }
+
+  /**
+   * Compares a statement mirror with the primary, table by table: row counts and
+   * an md5 of the ordered rows. For verifying a migration: pause writes, wait until
+   * the mirror's backlog is 0 (`status().mirrors`), then compare.
+   *
+   * @example
+   * const { equal, tables } = await cluster.compareMirror('pg19', { tables: ['users', 'orders'] })
+   */
+  async compareMirror(name: string, options: CompareMirrorOptions = {}): Promise<MirrorComparison> {
+    this.#assertOpen()
+    const mirror = this.#parts.mirrors?.byName(name)
+    if (!mirror) throw new CausewayError('UNKNOWN_NODE', `compareMirror: no mirror named "${name}"`)
+    const primary = await this.#parts.primaries.primary()
+    return compareTables(
+      name,
+      (sql, parameters) => primary.pool.query(sql, parameters),
+      (sql, parameters) => mirror.query(sql, parameters),
+      options,
+    )
   }
 
   /** Probes every node now, and returns the resulting status. */
@@ -263,4 +286,20 @@ export class Cluster {
  */
 export function createCluster(config: ClusterConfig): Cluster {
   return new Cluster(config)
+}
+
+/**
+ * Compares the statement mirror `name` with the primary: per table, row counts and
+ * an md5 of the rows ordered by their text. See {@link Cluster.compareMirror}.
+ *
+ * @example
+ * const report = await compareMirror(cluster, 'pg19')
+ * if (!report.equal) console.table(report.tables.filter((t) => !t.equal))
+ */
+export function compareMirror(
+  cluster: Cluster,
+  name: string,
+  options: CompareMirrorOptions = {},
+): Promise<MirrorComparison> {
+  return cluster.compareMirror(name, options)
 }

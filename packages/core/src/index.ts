@@ -1,6 +1,6 @@
 export * from './classify/index.js'
-export { Cluster, createCluster } from './cluster.js'
-export type { ClusterConfig, PatroniConfig, SyncOptions } from './config/cluster-config.js'
+export { Cluster, compareMirror, createCluster } from './cluster.js'
+export type { ClusterConfig, MirrorConfig, PatroniConfig, SyncOptions } from './config/cluster-config.js'
 export type { NodeConfig } from './config/node-config.js'
 export type { RoutedConnection } from './connection/routed-connection.js'
 export { formatLsn, type Lsn, normalizeInsertLsn, parseLsn, type WalLayout } from './consistency/lsn.js'
@@ -37,6 +37,13 @@ export {
   type TokenRequest,
   type TokenResponse,
 } from './http/session-handler.js'
+export type {
+  CompareMirrorOptions,
+  MirrorComparison,
+  TableComparison,
+} from './mirror/compare-mirror.js'
+export type { MirrorState } from './mirror/mirror-health.js'
+export type { MirrorStatus } from './mirror/statement-mirror.js'
 export type { Balancer, BalancerFunction, BalancerName, Candidate } from './model/balancer.js'
 export type { CursorConstructor, CursorLike } from './model/cursor.js'
 export type { FailoverLock } from './model/failover-lock.js'

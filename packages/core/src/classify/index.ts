@@ -12,4 +12,5 @@ export { ClassificationCache, NOT_LOADED, PLAIN_READ } from './classification-ca
 export { classifySql } from './classify-sql.js'
 export { scanSqlFragment } from './scan-fragment.js'
 export { isSqlParserLoaded, loadSqlParser } from './sql-parser.js'
+export { volatileCalls } from './volatile-functions.js'
 export { isWriteFunction } from './write-functions.js'

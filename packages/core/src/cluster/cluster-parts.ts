@@ -14,6 +14,7 @@ import { EventHub } from '../events/event-hub.js'
 import { AutoFailover } from '../failover/auto-failover.js'
 import { HealthMonitor } from '../health/health-monitor.js'
 import { PrimaryFinder } from '../health/primary-finder.js'
+import { MirrorSet } from '../mirror/mirror-set.js'
 import { createBalancer } from '../routing/balancers/create-balancer.js'
 import { ReadPlanner } from '../routing/read-planner.js'
 import { Router } from '../routing/router.js'
@@ -172,8 +173,15 @@ export function assembleCluster(config: ResolvedConfig): ClusterParts {
           removeReplica: (name) => removeReplicaNode(membership, name, 'patroni.discover'),
         })
       : undefined
+  const mirrors =
+    config.mirrors.length === 0
+      ? undefined
+      : new MirrorSet(config.mirrors, config.pg, events, async (sql, parameters) =>
+          (await primaries.primary()).pool.query(sql, parameters),
+        )
   return {
     config,
+    mirrors,
     nodes,
     events,
     counters,
@@ -209,7 +217,9 @@ export async function closeCluster(parts: ClusterParts): Promise<void> {
   parts.pacer.stop()
   await parts.autoFailover?.stop()
   await parts.patroni?.stop()
-  const results = await Promise.allSettled(parts.nodes.all.map(closeNode))
+  // Before the nodes: a durable mirror's relay reads the primary's outbox.
+  const mirrors = await Promise.allSettled([parts.mirrors?.close()])
+  const results = [...mirrors, ...(await Promise.allSettled(parts.nodes.all.map(closeNode)))]
   parts.events.clear()
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
   if (failed.length > 0) {

@@ -226,6 +226,65 @@ export interface ClusterConfig {
    * ```
    */
   readonly pg?: PgDriver
+  /**
+   * Statement mirrors: independent databases (not streaming replicas) on which every
+   * write that committed on the primary is replayed, in this process's acknowledgement
+   * order, each transaction as one transaction. Never a routing target: no read is
+   * answered from a mirror. Not to be confused with `sync`, which waits for the
+   * streaming replicas. See the README's "Statement mirroring".
+   *
+   * @example
+   * ```ts
+   * createCluster({ primary, replicas, mirrors: [{ url: 'postgres://app@pg19/app', name: 'pg19', reads: { sample: 0.1 } }] })
+   * ```
+   */
+  readonly mirrors?: readonly MirrorConfig[]
+}
+
+/** One statement mirror. */
+export interface MirrorConfig {
+  /** The mirror's `postgres://` URL. Give this or `connectionString`. */
+  readonly url?: string
+  readonly connectionString?: string
+  /** Its name in `status()`, events and errors. Default: its `host:port`. */
+  readonly name?: string
+  /**
+   * `'async'` (default): the write returns at once; the mirror applies it in the
+   * background. `'sync'`: the write returns once the mirror applied it, or throws
+   * `MIRROR_NOT_APPLIED` after `timeoutMillis` (the primary committed it).
+   */
+  readonly mode?: 'async' | 'sync'
+  /** Also send this fraction (0..1) of reads to the mirror; results are discarded, latency recorded. */
+  readonly reads?: { readonly sample: number }
+  /**
+   * A write calling a volatile function (`now()`, `random()`, `gen_random_uuid()`,
+   * `nextval()`…) or `DEFAULT` gives the mirror another value. `'flag'` (default):
+   * mirror it, count it, emit `mirror-nondeterministic`. `'refuse'`: reject the
+   * statement with `MIRROR_REFUSED` before it runs on the primary.
+   */
+  readonly volatile?: 'flag' | 'refuse'
+  /**
+   * Bounds of the in-memory backlog of an unreachable or slow mirror: past either,
+   * the mirror is out of sync. Default 10,000 statements and 16 MiB.
+   */
+  readonly backlog?: { readonly maxStatements?: number; readonly maxBytes?: number }
+  /** `mode: 'sync'`: how long a write waits for the mirror. Default 1,000 ms. */
+  readonly timeoutMillis?: number
+  /**
+   * Durable mirroring: each mirrored transaction writes an outbox row
+   * (`causeway_mirror.outbox`) on the primary in the same transaction, and a relay
+   * applies the rows in commit order with its progress recorded on the mirror, so
+   * a crash of the app process loses nothing. Costs a transaction-scoped advisory
+   * lock that serializes mirrored commits. `mode: 'async'` only.
+   */
+  readonly durable?:
+    | boolean
+    | {
+        /** How often the relay looks for rows when no write woke it. Default 100 ms. */
+        readonly pollMillis?: number
+        /** Outbox rows applied per mirror transaction. Default 100. */
+        readonly batchSize?: number
+      }
 }
 
 /** How Causeway follows a Patroni cluster's REST API. */

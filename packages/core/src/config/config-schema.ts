@@ -4,6 +4,7 @@ import { CausewayError } from '../errors/causeway-error.js'
 import type { BalancerFunction } from '../model/balancer.js'
 import type { FailoverLock } from '../model/failover-lock.js'
 import { expandNode, type NodeRole } from './expand-node.js'
+import { mirrorsSchema } from './mirror-schema.js'
 import { type NodeConfig, nodeConfigSchema } from './node-config.js'
 
 const millis = z.number().int().nonnegative().finite()
@@ -164,6 +165,7 @@ export const clusterConfigSchema = z
     writeWaitMillis: millis.default(2_000),
     pg: pgDriverSchema.default(peerPgDriver),
     patroni: patroniSchema.optional(),
+    mirrors: mirrorsSchema,
   })
   .strict()
   .superRefine(({ primary, systemId, failover, autoFailover, patroni }, context) => {

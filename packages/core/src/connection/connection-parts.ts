@@ -3,6 +3,7 @@ import type { Counters } from '../events/counters.js'
 import type { EventHub } from '../events/event-hub.js'
 import type { HealthMonitor } from '../health/health-monitor.js'
 import type { PrimaryFinder } from '../health/primary-finder.js'
+import type { MirrorSet } from '../mirror/mirror-set.js'
 import type { ReadPlanner } from '../routing/read-planner.js'
 import type { Topology } from '../topology/topology.js'
 import type { CheckoutWatch } from './checkout-watch.js'
@@ -33,6 +34,8 @@ export interface ConnectionParts {
   readonly checkouts: CheckoutWatch
   readonly counters: Counters
   readonly events: EventHub
+  /** The statement mirrors (`mirrors`); undefined when none is configured. */
+  readonly mirrors: MirrorSet | undefined
   /** `writeWaitMillis`: whether a write that could not connect may wait for a primary. */
   readonly writeWaitMillis: number
 }

@@ -4,6 +4,7 @@ import type { ConsistencyToken } from '../consistency/token.js'
 import { CausewayError, WriteOutcomeUnknownError } from '../errors/causeway-error.js'
 import { failureKind } from '../errors/failure-kind.js'
 import { describeStatement } from '../events/event-hub.js'
+import type { MirroredStatement } from '../mirror/mirrored-statement.js'
 import type { CursorConstructor, CursorLike } from '../model/cursor.js'
 import type { Statement, TransactionOptions } from '../model/statement.js'
 import type { RouteNote } from '../routing/read-planner.js'
@@ -47,6 +48,8 @@ export class RoutedConnection {
   #running: Statement | undefined
   /** Where the planner says why it chose a node; made only once a statement is traced. */
   #note: RouteNote | undefined
+  /** The writes of the open transaction, for the statement mirrors: only when `mirrors` is set. */
+  #mirrorLog: MirroredStatement[] | undefined
 
   /** Made by `cluster.connect()`. */
   constructor(parts: ConnectionParts) {
@@ -69,12 +72,25 @@ export class RoutedConnection {
     // Not async: every statement passes here, and each async layer costs a hop.
     if (this.#released || this.#parts.checkouts.closed) return Promise.reject(this.#closedError())
     if (this.#inTransaction) {
-      if (statement.intent !== 'read') this.#transactionWrote = true
+      if (statement.intent !== 'read') {
+        this.#transactionWrote = true
+        if (this.#mirrorLog) return this.#runLogged(statement)
+      }
       return this.#run(this.#bound.node!, statement, 'transaction')
     }
     const context = this.#parts.scopes.current()
-    if (this.#wantsPrimary(statement, context)) return this.#executeOnPrimary(statement, context)
-    return this.#executeRead(statement, context)
+    const mirrors = this.#parts.mirrors
+    if (this.#wantsPrimary(statement, context)) {
+      if (mirrors && statement.intent !== 'read') return this.#executeMirrored(statement, context)
+      return this.#executeOnPrimary(statement, context)
+    }
+    const read = this.#executeRead(statement, context)
+    if (mirrors?.samplesReads)
+      read.then(
+        () => mirrors.sampleRead(statement),
+        () => {},
+      )
+    return read
   }
 
   /**
@@ -103,6 +119,8 @@ export class RoutedConnection {
       if (note) note.reason = 'transaction'
       if (write) this.#transactionWrote = true
     }
+    const mirrors = write ? parts.mirrors : undefined
+    mirrors?.admit(statement)
     let client = await this.#bind(node!)
     if (!this.#inTransaction && node!.role === 'replica') {
       ;[node, client] = await this.#proveFirst(node!, client, context.scope?.token, statement, note)
@@ -154,6 +172,11 @@ export class RoutedConnection {
         const mirroring = parts.writes.afterWrite(node!, context.scope)
         if (mirroring) await mirroring
       }
+      if (mirrors && !failed) {
+        const logged = { sql: statement.sql, parameters: statement.parameters, rows: rowCount }
+        if (this.#inTransaction) this.#mirrorLog?.push(logged)
+        else await mirrors.committed([logged])
+      }
     }
   }
 
@@ -182,6 +205,7 @@ export class RoutedConnection {
     await this.#run(node, control(node, sql), 'transaction')
     this.#inTransaction = true
     this.#transactionWrote = false
+    this.#mirrorLog = parts.mirrors && node.role !== 'replica' ? [] : undefined
   }
 
   /**
@@ -205,6 +229,9 @@ export class RoutedConnection {
         { node: node.name },
       )
     }
+    const mirrorLog = this.#mirrorLog?.length ? this.#mirrorLog : undefined
+    this.#mirrorLog = undefined
+    if (mirrorLog && this.#parts.mirrors?.durable) await this.#writeOutbox(node, mirrorLog)
     let command: string
     try {
       command = (await this.#run(node, control(node, 'commit'), 'transaction')).command
@@ -234,6 +261,8 @@ export class RoutedConnection {
     if (command === 'COMMIT' && node.role !== 'replica') {
       const mirroring = writes.afterWrite(node, scope, this.#transactionWrote)
       if (mirroring) await mirroring
+      const applied = mirrorLog && this.#parts.mirrors?.committed(mirrorLog)
+      if (applied) await applied
     }
     return command
   }
@@ -245,6 +274,7 @@ export class RoutedConnection {
    * error, not one from the rollback that follows it.
    */
   async rollback(): Promise<void> {
+    this.#mirrorLog = undefined
     if (!this.#inTransaction) return
     const node = this.#bound.node
     if (!node) {
@@ -514,6 +544,57 @@ export class RoutedConnection {
     }
   }
 
+  /**
+   * A write outside a transaction with statement mirrors: checked (`volatile:
+   * 'refuse'`), run, then handed to the mirrors once acknowledged. With a durable
+   * mirror it runs as a transaction of its own, so that its outbox row commits with it.
+   */
+  async #executeMirrored(statement: Statement, context: ExecutionContext): Promise<pg.QueryResult> {
+    const mirrors = this.#parts.mirrors!
+    mirrors.admit(statement)
+    if (mirrors.durable) {
+      await this.begin()
+      let result: pg.QueryResult
+      try {
+        result = await this.execute(statement)
+      } catch (error) {
+        await this.rollback().catch(() => {})
+        throw error
+      }
+      await this.commit()
+      return result
+    }
+    const result = await this.#executeOnPrimary(statement, context)
+    const applied = mirrors.committed([
+      { sql: statement.sql, parameters: statement.parameters, rows: rowsOf(result) },
+    ])
+    if (applied) await applied
+    return result
+  }
+
+  /** A write in a transaction with statement mirrors: logged once it succeeded, for the COMMIT. */
+  async #runLogged(statement: Statement): Promise<pg.QueryResult> {
+    this.#parts.mirrors!.admit(statement)
+    const result = await this.#run(this.#bound.node!, statement, 'transaction')
+    this.#mirrorLog?.push({ sql: statement.sql, parameters: statement.parameters, rows: rowsOf(result) })
+    return result
+  }
+
+  /**
+   * Ends a transaction with its outbox row (durable mirrors), in the same
+   * transaction. In a transaction an earlier error aborted, the insert is refused
+   * (25P02) and the COMMIT that follows reports the rollback, as without mirrors.
+   */
+  async #writeOutbox(node: DbNode, log: readonly MirroredStatement[]): Promise<void> {
+    try {
+      await this.#run(node, await this.#parts.mirrors!.outboxStatement(log), 'transaction')
+    } catch (error) {
+      if ((error as { code?: unknown }).code === '25P02') return
+      await this.rollback().catch(() => {})
+      throw error
+    }
+  }
+
   async #run(node: DbNode, statement: Statement, reason: RouteReason): Promise<pg.QueryResult> {
     const client = this.#bound.on(node) ?? (await this.#bind(node))
     this.#sentPid = this.#bound.pid
@@ -623,6 +704,11 @@ export class RoutedConnection {
  */
 function control(node: DbNode, sql: string): Statement {
   return { sql, parameters: [], intent: node.role === 'replica' ? 'read' : 'write' }
+}
+
+/** The rows a statement changed, for a mirror to compare with its own; null when pg gives none (several statements). */
+function rowsOf(result: pg.QueryResult): number | null {
+  return typeof result.rowCount === 'number' ? result.rowCount : null
 }
 
 /** Publishes the end of a hand-traced statement: `rowCount` undefined when it failed. */

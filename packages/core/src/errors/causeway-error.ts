@@ -16,6 +16,8 @@ export type CausewayErrorCode =
   | 'TRANSACTION_STATE'
   | 'REPLAY_CHECK_FAILED'
   | 'FUNCTION_REFUSED'
+  | 'MIRROR_NOT_APPLIED'
+  | 'MIRROR_REFUSED'
 
 /**
  * The one error class of Causeway, for failures of Causeway's own making: no

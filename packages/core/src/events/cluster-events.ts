@@ -85,6 +85,43 @@ export interface ClusterEvents {
   /** Synchronous mirroring did not reach enough replicas in time. */
   'mirror-timeout': { lsn: string; mirrored: readonly string[]; required: number }
   /**
+   * A statement mirror stopped applying writes: its backlog overflowed
+   * (`backlog-full`), the mirror rejected a write the primary committed
+   * (`divergence`), or a replayed COMMIT's outcome is unknown (`commit-unknown`).
+   * `notApplied` counts the statements it will not apply (its backlog, dropped).
+   */
+  'mirror-out-of-sync': {
+    mirror: string
+    reason: 'backlog-full' | 'divergence' | 'commit-unknown'
+    error: string
+    notApplied: number
+  }
+  /** A statement mirror that was unreachable applied its whole backlog. */
+  'mirror-caught-up': { mirror: string; applied: number; outageMillis: number }
+  /**
+   * A replayed statement did not do on the mirror what it did on the primary: it
+   * failed there (`error`), or changed another number of rows (`primaryRows`,
+   * `mirrorRows`). Followed by `mirror-out-of-sync`.
+   */
+  'mirror-divergence': {
+    mirror: string
+    statement: string
+    error?: string
+    primaryRows?: number
+    mirrorRows?: number
+  }
+  /**
+   * A mirrored write calls volatile functions (or `DEFAULT`): the mirrors get other
+   * values than the primary. Once per statement text; `refused` when a mirror with
+   * `volatile: 'refuse'` rejected it before it ran.
+   */
+  'mirror-nondeterministic': {
+    statement: string
+    functions: readonly string[]
+    mirrors: readonly string[]
+    refused: boolean
+  }
+  /**
    * A statement finished (or failed) on a node: which node served it, for logs and
    * for seeing the routing at work. Only built when someone listens.
    */

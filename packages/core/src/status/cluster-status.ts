@@ -1,4 +1,5 @@
 import type { FallbackReason } from '../events/cluster-events.js'
+import type { MirrorStatus } from '../mirror/statement-mirror.js'
 import type { NodeRole, NodeState } from '../model/node-state.js'
 
 /** One node in a {@link ClusterStatus}. No credentials: names and numbers only. */
@@ -106,4 +107,6 @@ export interface ClusterStatus {
   readonly replayWaitsSatisfied: number
   readonly mirrorWaits: number
   readonly mirrorTimeouts: number
+  /** The statement mirrors (`mirrors`), when any is configured. */
+  readonly mirrors?: readonly MirrorStatus[]
 }

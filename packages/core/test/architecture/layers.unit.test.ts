@@ -15,7 +15,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['errors', 'model'],
   ['driver'],
   ['config', 'events', 'classify'],
-  ['consistency'],
+  ['consistency', 'mirror'],
   ['topology'],
   ['health', 'status', 'tracing'],
   ['routing'],

@@ -1,0 +1,296 @@
+import {
+  CausewayError,
+  type Cluster,
+  type ClusterConfig,
+  type ClusterEvents,
+  classifySql,
+  createCluster,
+  type MirrorConfig,
+} from '@causeway/core'
+import { startCluster, type TestCluster } from '@causeway/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AppProcess } from './support/app-process.js'
+import { eventually, sleep } from './support/wait.js'
+
+// A primary with a streaming replica, and an independent server as the mirror.
+let source: TestCluster
+let target: TestCluster
+const open: Cluster[] = []
+
+beforeAll(async () => {
+  ;[source, target] = await Promise.all([
+    startCluster({ replicas: 1 }),
+    startCluster({ replicas: 0, fromEnv: false }),
+  ])
+})
+afterAll(async () => {
+  await Promise.allSettled(open.map((c) => c.close()))
+  await Promise.allSettled([source?.close(), target?.close()])
+})
+
+const mirrorNode = () => target.primary
+
+function cluster(mirror: Partial<MirrorConfig> = {}, extra: Partial<ClusterConfig> = {}): Cluster {
+  const made = createCluster({
+    primary: { connectionString: source.primary.url, name: source.primary.name },
+    replicas: source.replicas.map((node) => ({ connectionString: node.url, name: node.name })),
+    mirrors: [{ url: mirrorNode().url, name: 'mirror', ...mirror }],
+    ...extra,
+  })
+  open.push(made)
+  return made
+}
+
+/** Creates the same table on the primary and on the mirror (the mirror starts as a copy). */
+async function createOnBoth(ddl: string): Promise<void> {
+  await source.primary.query(ddl)
+  await mirrorNode().query(ddl)
+}
+
+const run = (c: Cluster, sql: string, parameters: unknown[] = []) => c.query(sql, parameters)
+
+/** Runs `fn` in one transaction on a routed connection; commits, or rolls back when `rollback`. */
+async function transaction(
+  c: Cluster,
+  fn: (exec: (sql: string, parameters?: unknown[]) => Promise<unknown>) => Promise<void>,
+  rollback = false,
+): Promise<void> {
+  const connection = c.connect()
+  try {
+    await connection.begin()
+    await fn((sql, parameters = []) =>
+      connection.execute({ sql, parameters, intent: classifySql(sql).intent }),
+    )
+    if (rollback) await connection.rollback()
+    else await connection.commit()
+  } catch (error) {
+    await connection.rollback().catch(() => {})
+    throw error
+  } finally {
+    connection.release()
+  }
+}
+
+const mirrorStatus = (c: Cluster) => c.status().mirrors![0]!
+
+function collect<E extends keyof ClusterEvents>(c: Cluster, event: E): ClusterEvents[E][] {
+  const seen: ClusterEvents[E][] = []
+  c.on(event, (payload) => seen.push(payload))
+  return seen
+}
+
+async function drained(c: Cluster): Promise<void> {
+  await eventually(
+    () => mirrorStatus(c).backlogStatements === 0 && mirrorStatus(c).lagMillis === 0,
+    'the mirror backlog to drain',
+    30_000,
+  )
+}
+
+describe('statement mirrors, in memory', () => {
+  it('replays 8 concurrent writers with transactions in commit order: every table ends identical', async () => {
+    await createOnBoth('create table m_acc (id int primary key, v numeric not null)')
+    await createOnBoth('create table m_log (writer int, i int, note text, primary key (writer, i))')
+    await source.primary.query('insert into m_acc values (1, 1)')
+    await mirrorNode().query('insert into m_acc values (1, 1)')
+    const c = cluster()
+    await c.ready()
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, writer) => {
+        for (let i = 0; i < 25; i++) {
+          // v = v * 3 + k does not commute: replayed out of commit order, v differs.
+          const rollback = i % 5 === 4
+          await transaction(
+            c,
+            async (exec) => {
+              await exec('insert into m_log (writer, i, note) values ($1, $2, $3)', [writer, i, `w${writer}`])
+              await exec('update m_acc set v = mod(v * 3 + $1, 1000000007) where id = 1', [writer * 100 + i])
+              if (i % 2 === 0)
+                await exec('update m_log set note = note || $3 where writer = $1 and i = $2', [
+                  writer,
+                  i,
+                  '+',
+                ])
+            },
+            rollback,
+          )
+          await run(c, 'update m_log set note = note || $2 where writer = $1 and i = 0', [writer, '.'])
+        }
+      }),
+    )
+    await drained(c)
+    const report = await c.compareMirror('mirror', { tables: ['m_acc', 'm_log'] })
+    expect(report.tables.map((t) => [t.table, t.primaryRows, t.equal])).toEqual([
+      ['m_acc', 1, true],
+      ['m_log', 8 * 20, true],
+    ])
+    expect(mirrorStatus(c)).toMatchObject({ state: 'in-sync', failed: 0, notApplied: 0 })
+    // A rolled-back transaction never reaches the mirror.
+    expect(await mirrorNode().query('select count(*)::int as n from m_log where i % 5 = 4')).toEqual([
+      { n: 0 },
+    ])
+  })
+
+  it('builds a backlog while the mirror is stopped for 5 s under load, and drains it in order once it is back', async () => {
+    await createOnBoth('create table m_outage (id int primary key, prev int)')
+    const c = cluster({ backlog: { maxStatements: 1_000_000 } })
+    const caughtUp = collect(c, 'mirror-caught-up')
+    await c.ready()
+    let writing = true
+    let written = 0
+    const writer = (async () => {
+      while (writing) {
+        // Each row names the one before: replayed out of order, the last check fails.
+        await run(c, 'insert into m_outage values ($1, $2)', [written + 1, written])
+        written++
+      }
+    })()
+    await eventually(() => mirrorStatus(c).applied > 20, 'some writes mirrored')
+    await mirrorNode().stop()
+    const stoppedAt = written
+    await sleep(5_000)
+    expect(mirrorStatus(c).state).toBe('catching-up')
+    expect(mirrorStatus(c).backlogStatements).toBeGreaterThan(0)
+    expect(written).toBeGreaterThan(stoppedAt) // the primary's path never waited
+    await mirrorNode().start()
+    await sleep(500)
+    writing = false
+    await writer
+    await drained(c)
+    expect(caughtUp.length).toBeGreaterThan(0)
+    expect(mirrorStatus(c)).toMatchObject({ state: 'in-sync', notApplied: 0 })
+    const report = await c.compareMirror('mirror', { tables: ['m_outage'] })
+    expect(report.tables[0]).toMatchObject({ primaryRows: written, mirrorRows: written, equal: true })
+  })
+
+  it('a paused sync mirror: the write fails with MIRROR_NOT_APPLIED, and the row is on the primary', async () => {
+    await createOnBoth('create table m_sync (id int primary key)')
+    const c = cluster({ mode: 'sync', timeoutMillis: 300 })
+    await c.ready()
+    await run(c, 'insert into m_sync values (1)')
+    expect(await mirrorNode().query('select id from m_sync')).toEqual([{ id: 1 }])
+    await mirrorNode().freeze()
+    let error: unknown
+    try {
+      await run(c, 'insert into m_sync values (2)')
+    } catch (caught) {
+      error = caught
+    } finally {
+      await mirrorNode().thaw()
+    }
+    expect(error).toBeInstanceOf(CausewayError)
+    expect((error as CausewayError).code).toBe('MIRROR_NOT_APPLIED')
+    expect((error as CausewayError).node).toBe('mirror')
+    expect((error as Error).message).toMatch(/committed on the primary.*"mirror"/)
+    expect((error as Error).message).not.toMatch(/fail/i)
+    expect(await source.primary.query('select id from m_sync order by id')).toEqual([{ id: 1 }, { id: 2 }])
+    // Still queued: applied once the mirror answers.
+    await drained(c)
+    expect(await mirrorNode().query('select id from m_sync order by id')).toEqual([{ id: 1 }, { id: 2 }])
+  })
+
+  it('flags a volatile statement, and refuses it before it runs with volatile: refuse', async () => {
+    await createOnBoth('create table m_volatile (id int primary key, at timestamptz)')
+    const flagging = cluster()
+    const flagged = collect(flagging, 'mirror-nondeterministic')
+    await flagging.ready()
+    await run(flagging, 'insert into m_volatile values (1, now())')
+    await run(flagging, 'insert into m_volatile values (2, $1)', [new Date()])
+    expect(flagged).toEqual([
+      expect.objectContaining({ functions: ['now'], refused: false, mirrors: ['mirror'] }),
+    ])
+    expect(mirrorStatus(flagging).nondeterministic).toBe(1)
+
+    const refusing = cluster({ volatile: 'refuse' })
+    await refusing.ready()
+    await expect(run(refusing, 'insert into m_volatile values (3, clock_timestamp())')).rejects.toMatchObject(
+      {
+        code: 'MIRROR_REFUSED',
+      },
+    )
+    await expect(
+      transaction(refusing, async (exec) => {
+        await exec('update m_volatile set at = current_timestamp where id = 1')
+      }),
+    ).rejects.toMatchObject({ code: 'MIRROR_REFUSED' })
+    await run(refusing, 'insert into m_volatile values (4, $1)', [new Date(0)])
+    // Refused means run nowhere: not on the primary either.
+    expect(await source.primary.query('select id from m_volatile order by id')).toEqual([
+      { id: 1 },
+      { id: 2 },
+      { id: 4 },
+    ])
+  })
+
+  it('a write the mirror rejects (a unique index only there) marks it out of sync, with the error visible', async () => {
+    await createOnBoth('create table m_unique (id int primary key, email text)')
+    await mirrorNode().query('create unique index on m_unique (email)')
+    const c = cluster()
+    const outOfSync = collect(c, 'mirror-out-of-sync')
+    const divergence = collect(c, 'mirror-divergence')
+    await c.ready()
+    await run(c, 'insert into m_unique values (1, $1)', ['a@x'])
+    await run(c, 'insert into m_unique values (2, $1)', ['a@x'])
+    await run(c, 'insert into m_unique values (3, $1)', ['b@x'])
+    await eventually(() => mirrorStatus(c).state === 'out-of-sync', 'the mirror to go out of sync')
+    expect(outOfSync).toEqual([expect.objectContaining({ mirror: 'mirror', reason: 'divergence' })])
+    expect(divergence[0]?.error).toMatch(/duplicate key/)
+    const status = mirrorStatus(c)
+    expect(status.lastError).toMatch(/duplicate key/)
+    // Nothing dropped silently: the rejected write and the one after it are counted.
+    await eventually(() => mirrorStatus(c).notApplied === 2, 'both writes counted as not applied')
+    expect(status.applied).toBe(1)
+    expect(await source.primary.query('select count(*)::int as n from m_unique')).toEqual([{ n: 3 }])
+  })
+
+  it('validates mirrors at construction without echoing a password', () => {
+    const bad = () =>
+      createCluster({ primary: source.primary.url, mirrors: [{ url: 'mysql://app:hunter2secret@db/app' }] })
+    expect(bad).toThrow(/mirrors\[0\]\.url: must be a postgres:\/\/ URL/)
+    expect(bad).not.toThrow(/hunter2secret/)
+    expect(() =>
+      createCluster({
+        primary: source.primary.url,
+        mirrors: [{ url: mirrorNode().url, mode: 'sync', durable: true }],
+      }),
+    ).toThrow(/mirrors\[0\]\.durable/)
+  })
+})
+
+describe('statement mirrors, durable', () => {
+  it('loses nothing and applies nothing twice when the app process is SIGKILLed mid-load and restarted', async () => {
+    await createOnBoth('create table d_rows (id int primary key)')
+    await createOnBoth('create table d_acc (id int primary key, v numeric not null, n int not null)')
+    await source.primary.query('insert into d_acc values (1, 1, 0)')
+    await mirrorNode().query('insert into d_acc values (1, 1, 0)')
+    const env = { PRIMARY_URL: source.primary.url, MIRROR_URL: mirrorNode().url }
+    const first = new AppProcess('durable-mirror-writer.ts', { ...env, BASE: '0' })
+    await first.waitForLine((line) => line.ready === true, 'the first app process to start')
+    await first.waitForLine((line) => Number(line.ack) >= 300, 'some committed transactions')
+    await first.kill()
+    const second = new AppProcess('durable-mirror-writer.ts', { ...env, BASE: '1000000', WRITERS: '1' })
+    await second.waitForLine((line) => Number(line.ack) >= 1_000_020, 'the restarted app process to write')
+    expect(await second.stop()).toBe(0)
+    const c = cluster({ durable: true })
+    await c.ready()
+    await eventually(
+      async () =>
+        (
+          (await source.primary.query(
+            "select count(*)::int as n from causeway_mirror.outbox where mirror = 'mirror'",
+          )) as [{ n: number }]
+        )[0].n === 0,
+      'the outbox to be relayed',
+      30_000,
+    )
+    const report = await c.compareMirror('mirror', { tables: ['d_rows', 'd_acc'] })
+    expect(report.tables.map((t) => [t.table, t.equal])).toEqual([
+      ['d_rows', true],
+      ['d_acc', true],
+    ])
+    // d_acc.v = v * 3 + id does not commute and d_acc.n counts: a row applied twice, or
+    // out of order, or skipped, shows in the checksum above.
+    expect(report.tables[0]!.primaryRows).toBeGreaterThan(300)
+    expect(mirrorStatus(c)).toMatchObject({ state: 'in-sync', failed: 0 })
+  })
+})
