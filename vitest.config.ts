@@ -63,11 +63,13 @@ export default defineConfig({
           include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
           // test/ha needs Debian's Patroni and etcd, and runs in the `ha` project (pnpm test:ha).
           // packages/kysely-plugin/test/kysely-029 uses 0.29's API, in the `kysely-029` project.
+          // *.containers.test.ts need a container engine, and run in `containers` (pnpm test:containers).
           exclude: [
             '**/*.unit.test.ts',
             '**/node_modules/**',
             'test/ha/**',
             'packages/kysely-plugin/test/kysely-029/**',
+            '**/*.containers.test.ts',
           ],
           testTimeout: 60_000,
           hookTimeout: 60_000,
@@ -80,6 +82,20 @@ export default defineConfig({
           // Under the HA engines users run (Patroni with etcd): slow to start, so not in `pnpm test`.
           name: 'ha',
           include: ['test/ha/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+        },
+      },
+      {
+        resolve: { alias },
+        test: {
+          // The cluster tests once more on the container engine, and one Causeway test over it.
+          // Needs a Docker-compatible engine (packages/testing/scripts/setup-podman.sh); skipped without one.
+          name: 'containers',
+          include: ['packages/*/test/**/*.containers.test.ts', 'test/**/*.containers.test.ts'],
+          // No Ryuk on podman (its image cannot be pulled): the harness sweeps by label instead.
+          env: { TESTCONTAINERS_RYUK_DISABLED: process.env.TESTCONTAINERS_RYUK_DISABLED ?? 'true' },
           testTimeout: 120_000,
           hookTimeout: 120_000,
           pool: 'forks',

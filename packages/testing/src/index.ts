@@ -1,5 +1,11 @@
 export type { Availability } from './availability.js'
 export type { ClusterNode } from './cluster-node.js'
+export {
+  containersAvailable,
+  DEFAULT_IMAGE,
+  ENV_ENGINE,
+  ENV_IMAGE,
+} from './container-runtime.js'
 export { ENV_PRIMARY_URL, ENV_REPLICA_URLS } from './external-cluster.js'
 export { haproxyAvailable, type StartHaproxyOptions, startHaproxy } from './haproxy.js'
 export { HarnessError } from './harness-error.js'
@@ -16,7 +22,7 @@ export type { StopMode } from './pg-server.js'
 export { pgbouncerAvailable, type StartPgbouncerOptions, startPgbouncer } from './pgbouncer.js'
 export { type Backend, backendOf, type RunningProxy } from './running-proxy.js'
 export type { SettingValue } from './server-config.js'
-export { type StartClusterOptions, startCluster } from './start-cluster.js'
+export { type ClusterEngine, type StartClusterOptions, startCluster } from './start-cluster.js'
 export {
   type MultiPrimaryTestCluster,
   type StartMultiPrimaryOptions,
