@@ -133,7 +133,11 @@ export class OutboxRelay {
          count(*) over () as pending, sum(length(o.statements)) over () as bytes
        from ${OUTBOX_SCHEMA}.outbox o where o.mirror = $1 and o.id > $2::bigint order by o.id limit $3`,
       [this.#name, this.#lastId, this.#settings.batchSize],
-    )
+    ).catch((error: unknown) => {
+      // 42P01: no write has created the outbox yet, so there is nothing to relay.
+      if ((error as { code?: unknown }).code === '42P01') return { rows: [] }
+      throw error
+    })
     const first = rows[0] as { at: number; pending: string; bytes: string } | undefined
     if (first === undefined) {
       this.#pending = { statements: 0, bytes: 0, oldest: undefined }
