@@ -79,6 +79,20 @@ function collect<E extends keyof ClusterEvents>(c: Cluster, event: E): ClusterEv
   return seen
 }
 
+/** Resolves once the durable outbox on the primary holds no row for the mirror. */
+async function outboxRelayed(): Promise<void> {
+  await eventually(
+    async () =>
+      (
+        (await source.primary.query(
+          "select count(*)::int as n from causeway_mirror.outbox where mirror = 'mirror'",
+        )) as [{ n: number }]
+      )[0].n === 0,
+    'the outbox to be relayed',
+    30_000,
+  )
+}
+
 async function drained(c: Cluster): Promise<void> {
   await eventually(
     () => mirrorStatus(c).backlogStatements === 0 && mirrorStatus(c).lagMillis === 0,
@@ -282,16 +296,7 @@ describe('statement mirrors, durable', () => {
     const c = cluster({ durable: true })
     await c.ready()
     await eightWriters(c, 'dm_acc', 'dm_log', true)
-    await eventually(
-      async () =>
-        (
-          (await source.primary.query(
-            "select count(*)::int as n from causeway_mirror.outbox where mirror = 'mirror'",
-          )) as [{ n: number }]
-        )[0].n === 0,
-      'the outbox to be relayed',
-      30_000,
-    )
+    await outboxRelayed()
     await drained(c)
     const report = await c.compareMirror('mirror', { tables: ['dm_acc', 'dm_log'] })
     expect(report.tables.map((t) => [t.table, t.primaryRows, t.equal])).toEqual([
@@ -316,16 +321,7 @@ describe('statement mirrors, durable', () => {
     expect(await second.stop()).toBe(0)
     const c = cluster({ durable: true })
     await c.ready()
-    await eventually(
-      async () =>
-        (
-          (await source.primary.query(
-            "select count(*)::int as n from causeway_mirror.outbox where mirror = 'mirror'",
-          )) as [{ n: number }]
-        )[0].n === 0,
-      'the outbox to be relayed',
-      30_000,
-    )
+    await outboxRelayed()
     const report = await c.compareMirror('mirror', { tables: ['d_rows', 'd_acc'] })
     expect(report.tables.map((t) => [t.table, t.equal])).toEqual([
       ['d_rows', true],

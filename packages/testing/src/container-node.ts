@@ -4,6 +4,7 @@ import { HarnessError } from './harness-error.js'
 import type { StopMode } from './pg-server.js'
 import { queryOnce } from './query-once.js'
 import * as replication from './replication-sql.js'
+import { SqlControlledNode } from './sql-controlled-node.js'
 import { waitFor } from './wait-for.js'
 
 /** A container as the engine's API (dockerode) sees it. */
@@ -23,7 +24,7 @@ const STOP_SIGNAL: Record<StopMode, string> = { smart: 'SIGTERM', fast: 'SIGINT'
  * process) and a wait for the container's exit, a kill is the container's kill,
  * and a freeze is its pause (the cgroup freezer: every process stops at once).
  */
-export class ContainerNode implements ClusterNode {
+export class ContainerNode extends SqlControlledNode implements ClusterNode {
   readonly name: string
   readonly port: number
   readonly url: string
@@ -41,6 +42,7 @@ export class ContainerNode implements ClusterNode {
     password: string
     waitMillis: number
   }) {
+    super()
     this.name = options.name
     this.port = options.port
     this.url = `postgres://postgres:${options.password}@${options.host}:${options.port}/postgres`
@@ -55,27 +57,6 @@ export class ContainerNode implements ClusterNode {
     params?: unknown[],
   ): Promise<R[]> {
     return queryOnce<R>(this.url, sql, params)
-  }
-
-  async isInRecovery(): Promise<boolean> {
-    const [row] = await this.query<{ recovery: boolean }>('select pg_is_in_recovery() as recovery')
-    return row?.recovery === true
-  }
-
-  timeline(): Promise<number> {
-    return replication.currentTimeline(this)
-  }
-
-  pauseReplay(): Promise<void> {
-    return replication.pauseReplay(this)
-  }
-
-  async resumeReplay(): Promise<void> {
-    await this.query('select pg_wal_replay_resume()')
-  }
-
-  promote(): Promise<void> {
-    return replication.promote(this)
   }
 
   async repoint(upstream: ClusterNode): Promise<void> {

@@ -2,14 +2,16 @@ import type { ClusterNode } from './cluster-node.js'
 import type { PgServer, StopMode } from './pg-server.js'
 import * as replication from './replication-sql.js'
 import { conninfo } from './server-config.js'
+import { SqlControlledNode } from './sql-controlled-node.js'
 
 /** A node of an embedded cluster: a {@link PgServer} plus its replication controls. */
-export class EmbeddedNode implements ClusterNode {
+export class EmbeddedNode extends SqlControlledNode implements ClusterNode {
   readonly server: PgServer
   readonly #password: string
   readonly #waitMillis: number
 
   constructor(server: PgServer, password: string, waitMillis: number) {
+    super()
     this.server = server
     this.#password = password
     this.#waitMillis = waitMillis
@@ -32,27 +34,6 @@ export class EmbeddedNode implements ClusterNode {
     params?: unknown[],
   ): Promise<R[]> {
     return this.server.query<R>(sql, params)
-  }
-
-  async isInRecovery(): Promise<boolean> {
-    const [row] = await this.query<{ recovery: boolean }>('select pg_is_in_recovery() as recovery')
-    return row?.recovery === true
-  }
-
-  timeline(): Promise<number> {
-    return replication.currentTimeline(this)
-  }
-
-  pauseReplay(): Promise<void> {
-    return replication.pauseReplay(this)
-  }
-
-  async resumeReplay(): Promise<void> {
-    await this.query('select pg_wal_replay_resume()')
-  }
-
-  promote(): Promise<void> {
-    return replication.promote(this)
   }
 
   async repoint(upstream: ClusterNode): Promise<void> {

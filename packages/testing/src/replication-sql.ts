@@ -34,7 +34,7 @@ export async function waitStreaming(
 }
 
 /** The timeline a server is on: the WAL file name of a primary, the received timeline of a standby. */
-export async function currentTimeline(node: ClusterNode): Promise<number> {
+export async function currentTimeline(node: SqlNode): Promise<number> {
   const [row] = await node.query<{ tli: string }>(
     `select case when pg_is_in_recovery()
        then coalesce((select received_tli from pg_stat_wal_receiver)::text,
@@ -45,8 +45,11 @@ export async function currentTimeline(node: ClusterNode): Promise<number> {
   return text.length === 8 ? Number.parseInt(text, 16) : Number(text)
 }
 
+/** What the SQL-only controls need of a node. */
+export type SqlNode = Pick<ClusterNode, 'name' | 'query' | 'isInRecovery'>
+
 /** Pauses WAL replay and waits until it is paused. */
-export async function pauseReplay(node: ClusterNode): Promise<void> {
+export async function pauseReplay(node: SqlNode): Promise<void> {
   await node.query('select pg_wal_replay_pause()')
   await waitFor(
     async () =>
@@ -57,7 +60,7 @@ export async function pauseReplay(node: ClusterNode): Promise<void> {
 }
 
 /** Promotes a standby and waits until it is writable. */
-export async function promote(node: ClusterNode): Promise<void> {
+export async function promote(node: SqlNode): Promise<void> {
   await node.query('select pg_promote(true, 30)')
   await waitFor(async () => !(await node.isInRecovery()), {
     what: `${node.name} to leave recovery`,
