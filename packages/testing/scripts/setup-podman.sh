@@ -131,7 +131,10 @@ fi
 ping() { curl -fsS --max-time 2 --unix-socket "$SOCKET" http://d/_ping >/dev/null 2>&1; }
 if ! ping; then
   mkdir -p "$(dirname "$SOCKET")"
-  setsid podman system service --time=0 "unix://$SOCKET" </dev/null >/var/log/podman-service.log 2>&1 &
+  # From /: conmon, which the service starts per container, inherits its working
+  # directory, and fails every container ("Failed to get working directory") once
+  # that directory is removed (a deleted checkout or worktree).
+  (cd / && setsid podman system service --time=0 "unix://$SOCKET" </dev/null >/var/log/podman-service.log 2>&1 &)
   for _ in $(seq 1 100); do ping && break; sleep 0.1; done
   ping || {
     echo "setup-podman.sh: the API service did not answer on $SOCKET; see /var/log/podman-service.log" >&2
