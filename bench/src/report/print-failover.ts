@@ -41,13 +41,15 @@ export function printFailover(result: WorkloadResult, print: (line: string) => v
   print(`  failed writes, all trials: ${formatErrors(figures.errors)}`)
 }
 
-function formatSpread(s: Spread | undefined): string {
+/** A spread of milliseconds, as the failover reports print it. */
+export function formatSpread(s: Spread | undefined): string {
   return s === undefined
     ? 'no trial wrote'
     : `median ${s.median.toFixed(0)} ms (min ${s.min.toFixed(0)}, max ${s.max.toFixed(0)})`
 }
 
-function formatErrors(errors: Readonly<Record<string, number>>): string {
+/** Failed writes by error code, most frequent first. */
+export function formatErrors(errors: Readonly<Record<string, number>>): string {
   const entries = Object.entries(errors).sort((a, b) => b[1] - a[1])
   return entries.length === 0 ? 'none' : entries.map(([code, n]) => `${code} ${n}`).join(', ')
 }

@@ -1,6 +1,6 @@
 import type { WorkloadResult } from '../run/workload-result.js'
-import type { Spread } from '../stats.js'
 import { printColumns } from './columns.js'
+import { formatErrors, formatSpread } from './print-failover.js'
 
 /** Prints `failover-patroni`: one row per trial (ms from the change), then the medians and the write counts. */
 export function printPatroni(result: WorkloadResult, print: (line: string) => void): void {
@@ -54,15 +54,4 @@ export function printPatroni(result: WorkloadResult, print: (line: string) => vo
     `  acknowledged writes lost: ${figures.lost}; acknowledged by the old leader after the change: ${figures.toOldLeaderAfterNamed}`,
   )
   print(`  failed writes, all trials: ${formatErrors(figures.errors)}`)
-}
-
-function formatSpread(s: Spread | undefined): string {
-  return s === undefined
-    ? 'no trial wrote'
-    : `median ${s.median.toFixed(0)} ms (min ${s.min.toFixed(0)}, max ${s.max.toFixed(0)})`
-}
-
-function formatErrors(errors: Readonly<Record<string, number>>): string {
-  const entries = Object.entries(errors).sort((a, b) => b[1] - a[1])
-  return entries.length === 0 ? 'none' : entries.map(([code, n]) => `${code} ${n}`).join(', ')
 }

@@ -111,6 +111,16 @@ export interface WorkloadResult {
   readonly patroni?: PatroniFailoverFigures
 }
 
+/** The comparison fields of a workload that runs no contenders (idle, failover trials): all empty. */
+export const NO_CONTENDERS = {
+  contenders: {},
+  ratios: {},
+  p99Ratios: {},
+  throughputRatios: {},
+  cpuRatios: {},
+  skipped: {},
+} as const satisfies Partial<WorkloadResult>
+
 /** One failover trial: a fresh cluster, a writer loop, the primary killed. Times in ms from the kill. */
 export interface FailoverTrialResult {
   /** From just before the SIGKILL to the end of the first write that succeeded after it. */

@@ -1,7 +1,12 @@
 import { loadavg } from 'node:os'
 import { patroniAvailable } from '@causeway/testing'
 import { type PatroniChange, patroniTrial } from '../run/patroni-trial.js'
-import type { PatroniFailoverFigures, PatroniTrialResult, TargetOutcome } from '../run/workload-result.js'
+import {
+  NO_CONTENDERS,
+  type PatroniFailoverFigures,
+  type PatroniTrialResult,
+  type TargetOutcome,
+} from '../run/workload-result.js'
 import { median, round, type Spread, spread } from '../stats.js'
 import type { Workload } from './workload.js'
 
@@ -75,12 +80,7 @@ export const failoverPatroniWorkload: Workload = {
       concurrency: 1,
       repeats: trials.length,
       phaseMillis: 0,
-      contenders: {},
-      ratios: {},
-      p99Ratios: {},
-      throughputRatios: {},
-      cpuRatios: {},
-      skipped: {},
+      ...NO_CONTENDERS,
       loadAverage: { start: loadStart, end: round(loadavg()[0] ?? 0, 2) },
       targets,
       patroni,

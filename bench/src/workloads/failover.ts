@@ -1,10 +1,11 @@
 import { loadavg } from 'node:os'
 import { failoverTrial } from '../run/failover-trial.js'
-import type {
-  FailoverFigures,
-  FailoverTrialResult,
-  TargetOutcome,
-  WorkloadResult,
+import {
+  type FailoverFigures,
+  type FailoverTrialResult,
+  NO_CONTENDERS,
+  type TargetOutcome,
+  type WorkloadResult,
 } from '../run/workload-result.js'
 import { median, round, spread } from '../stats.js'
 import type { Workload } from './workload.js'
@@ -66,12 +67,7 @@ export function failoverWorkload(mode: 'follow' | 'auto'): Workload {
         concurrency: 1,
         repeats: count,
         phaseMillis: 0,
-        contenders: {},
-        ratios: {},
-        p99Ratios: {},
-        throughputRatios: {},
-        cpuRatios: {},
-        skipped: {},
+        ...NO_CONTENDERS,
         loadAverage: { start: loadStart, end: round(loadavg()[0] ?? 0, 2) },
         targets: [judge(trials, spec)],
         failover: figures,

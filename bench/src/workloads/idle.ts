@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { causeway } from '../contenders/causeway.js'
 import { CounterWindows } from '../run/node-statements.js'
 import { ownStatementsTarget } from '../run/target.js'
-import type { WorkloadResult } from '../run/workload-result.js'
+import { NO_CONTENDERS, type WorkloadResult } from '../run/workload-result.js'
 import { round } from '../stats.js'
 import type { Workload } from './workload.js'
 
@@ -58,12 +58,7 @@ export const idleWorkload: Workload = {
       concurrency: 0,
       repeats: 1,
       phaseMillis: IDLE_MILLIS,
-      contenders: {},
-      ratios: {},
-      p99Ratios: {},
-      throughputRatios: {},
-      cpuRatios: {},
-      skipped: {},
+      ...NO_CONTENDERS,
       loadAverage: { start: loadStart, end: round(loadavg(), 2) },
       targets: [],
       ...(nodeStatements ? { nodeStatements: { D: nodeStatements } } : {}),
