@@ -8,8 +8,10 @@ import {
   type MirrorConfig,
 } from '@causeway/core'
 import { startCluster, type TestCluster } from '@causeway/testing'
+import Cursor from 'pg-cursor'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AppProcess } from './support/app-process.js'
+import { startDelayProxy } from './support/delay-proxy.js'
 import { eventually, sleep } from './support/wait.js'
 
 // A primary with a streaming replica, and an independent server as the mirror.
@@ -138,22 +140,20 @@ async function eightWriters(c: Cluster, acc: string, log: string, shared: boolea
 }
 
 describe('statement mirrors, in memory', () => {
-  // In memory, replay follows this process's acknowledgement order, which is not the
-  // primary's commit order for conflicting writes on different connections: a backend
+  // Every writer updates one row, non-commuting: replayed in acknowledgement order
+  // rather than commit order, the mirror's row ends with another value (a backend
   // releases its locks before it sends its COMMIT's reply, so under load the next
-  // writer's reply can arrive first (seen here with all writers on one row: the
-  // mirror's checksum differed). So each writer updates its own row here (ordered on
-  // its connection, commuting with the others); the shared row is the durable test's.
-  it('replays 8 concurrent writers with transactions and rollbacks: every table ends identical', async () => {
+  // writer's reply can arrive first; an earlier version failed here that way).
+  it("replays 8 concurrent writers on one row, with transactions and rollbacks, in the primary's commit order", async () => {
     await createOnBoth('create table m_acc (id int primary key, v numeric not null)')
     await createOnBoth('create table m_log (writer int, i int, note text, primary key (writer, i))')
     const c = cluster()
     await c.ready()
-    await eightWriters(c, 'm_acc', 'm_log', false)
+    await eightWriters(c, 'm_acc', 'm_log', true)
     await drained(c)
     const report = await c.compareMirror('mirror', { tables: ['m_acc', 'm_log'] })
     expect(report.tables.map((t) => [t.table, t.primaryRows, t.equal])).toEqual([
-      ['m_acc', 8, true],
+      ['m_acc', 1, true],
       ['m_log', 8 * 20, true],
     ])
     expect(mirrorStatus(c)).toMatchObject({ state: 'in-sync', failed: 0, notApplied: 0 })
@@ -161,6 +161,93 @@ describe('statement mirrors, in memory', () => {
     expect(await mirrorNode().query('select count(*)::int as n from m_log where i % 5 = 4')).toEqual([
       { n: 0 },
     ])
+  })
+
+  it("replays in commit order when a COMMIT's reply arrives after the next writer's (held back 600 ms)", async () => {
+    await createOnBoth('create table m_order (id int primary key, v int not null)')
+    await createOnBoth('insert into m_order values (1, 1)')
+    // The connection that sent "v + 1" gets its COMMIT's reply 600 ms late.
+    await using proxy = await startDelayProxy(source.primary.url, (sent, connection) => {
+      const text = sent.toString('latin1')
+      if (text.includes('v + 1')) connection.marked = true
+      if (!connection.marked || !/commit/i.test(text)) return 0
+      connection.marked = false
+      return 600
+    })
+    const c = createCluster({
+      primary: { connectionString: proxy.url, name: 'proxied' },
+      mirrors: [{ url: mirrorNode().url, name: 'mirror' }],
+    })
+    open.push(c)
+    await c.ready()
+    const a = c.connect()
+    await a.begin()
+    await a.execute({ sql: 'update m_order set v = v + 1 where id = 1', parameters: [], intent: 'write' })
+    const settled: string[] = []
+    // B waits for A's row lock, so it commits after A.
+    const b = run(c, 'update m_order set v = v * 2 where id = 1').then(() => settled.push('b'))
+    await eventually(
+      async () =>
+        (
+          (await source.primary.query(
+            "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%v * 2%'",
+          )) as [{ n: number }]
+        )[0].n === 1,
+      'B to wait for the row lock',
+    )
+    const commitA = a.commit().then(() => settled.push('a'))
+    await Promise.all([b, commitA])
+    a.release()
+    // Acknowledged in the other order than they committed: what the test is about.
+    expect(settled).toEqual(['b', 'a'])
+    await drained(c)
+    expect(await source.primary.query('select v from m_order')).toEqual([{ v: 4 }])
+    // Acknowledgement order would give 1 * 2 + 1 = 3.
+    expect(await mirrorNode().query('select v from m_order')).toEqual([{ v: 4 }])
+    expect(mirrorStatus(c)).toMatchObject({ state: 'in-sync', heldForOrder: 0, failed: 0, notApplied: 0 })
+  })
+
+  it('mirrors several statements in one text, VACUUM, a streamed write stopped early, and no aborted transaction', async () => {
+    await createOnBoth('create table m_kinds (id int primary key, note text)')
+    const c = cluster()
+    await c.ready()
+    // Several statements without parameters: the simple protocol, as pg sends them.
+    const several = (await run(
+      c,
+      "insert into m_kinds values (1, 'a'); insert into m_kinds values (2, 'b')",
+    )) as unknown
+    expect(Array.isArray(several) && several.map((r: { rowCount: number }) => r.rowCount)).toEqual([1, 1])
+    // Cannot run in a transaction block: run alone.
+    await run(c, 'vacuum m_kinds')
+    const one = await run(c, "insert into m_kinds values ($1, 'c') returning id", [3])
+    expect(one.rows).toEqual([{ id: 3 }])
+    // A streamed write whose consumer stops after its first row: it ran whole, and is mirrored whole.
+    const streaming = c.connect()
+    for await (const rows of streaming.stream(
+      {
+        sql: 'insert into m_kinds values ($1, $2), ($3, $4) returning id',
+        parameters: [4, 'd', 5, 'e'],
+        intent: 'write',
+      },
+      1,
+      Cursor as never,
+    )) {
+      expect(rows).toEqual([{ id: 4 }])
+      break
+    }
+    expect(streaming.inTransaction).toBe(false)
+    // A transaction an error aborted: its COMMIT answers ROLLBACK, and nothing is mirrored.
+    await streaming.begin()
+    await streaming.execute({ sql: "insert into m_kinds values (6, 'f')", parameters: [], intent: 'write' })
+    await expect(streaming.execute({ sql: 'select 1/0', parameters: [], intent: 'write' })).rejects.toThrow(
+      /division/,
+    )
+    expect(await streaming.commit()).toBe('ROLLBACK')
+    streaming.release()
+    await drained(c)
+    const report = await c.compareMirror('mirror', { tables: ['m_kinds'] })
+    expect(report.tables[0]).toMatchObject({ primaryRows: 5, mirrorRows: 5, equal: true })
+    expect(mirrorStatus(c)).toMatchObject({ state: 'in-sync', failed: 0, notApplied: 0 })
   })
 
   it('builds a backlog while the mirror is stopped for 5 s under load, and drains it in order once it is back', async () => {

@@ -1,6 +1,14 @@
 import type pg from 'pg'
 import { serialize } from 'pg-protocol'
 import { type Lsn, parseLsn } from '../consistency/lsn.js'
+import {
+  holdClient,
+  isErrorResponse,
+  isFatal,
+  MessageRecorder,
+  type PgQuery,
+  queryClassOf,
+} from '../driver/pg-flight.js'
 import { CausewayError } from '../errors/causeway-error.js'
 import { functionRefusedError, refusedFunction } from '../errors/refused-function.js'
 
@@ -119,60 +127,6 @@ const CHECK_SQL =
 const CHECK = Buffer.concat([serialize.parse({ text: CHECK_SQL }), serialize.bind({}), serialize.execute({})])
 const CHECK_AND_SYNC = Buffer.concat([CHECK, serialize.sync()])
 
-/** The part of pg's own `Query` (pg/lib/query.js) that a flight drives for its read. */
-interface PgQuery {
-  binary: boolean | undefined
-  callback: ((error: Error | null, result?: pg.QueryResult) => void) | undefined
-  readonly _result: unknown
-  prepare(connection: MessageRecorder): void
-  handleRowDescription(message: unknown): void
-  handleDataRow(message: unknown): void
-  handleCommandComplete(message: unknown, connection: pg.Connection): void
-  handleEmptyQuery(connection: pg.Connection): void
-  handleError(error: Error, connection: pg.Connection): void
-  handleReadyForQuery(connection: pg.Connection): void
-  handleCopyInResponse(connection: pg.Connection): void
-  handleCopyData(message: unknown, connection: pg.Connection): void
-}
-
-/** The state of pg's Client (8.x) that decides which query gets the next message. */
-interface ClientDispatch {
-  _activeQuery: unknown
-  readyForQuery: boolean
-}
-
-/**
- * Stands in for pg's Connection while pg's `Query.prepare()` writes the read:
- * it keeps the messages to send them in one buffer with the check.
- */
-class MessageRecorder {
-  readonly chunks: Buffer[]
-  constructor(first: Buffer) {
-    this.chunks = [first]
-  }
-  parse(message: Parameters<typeof serialize.parse>[0]) {
-    this.chunks.push(serialize.parse(message))
-  }
-  bind(message: Parameters<typeof serialize.bind>[0]) {
-    this.chunks.push(serialize.bind(message))
-  }
-  describe(message: Parameters<typeof serialize.describe>[0]) {
-    this.chunks.push(serialize.describe(message))
-  }
-  execute(message: Parameters<typeof serialize.execute>[0]) {
-    this.chunks.push(serialize.execute(message))
-  }
-  close(message: Parameters<typeof serialize.close>[0]) {
-    this.chunks.push(serialize.close(message))
-  }
-  sync() {
-    this.chunks.push(serialize.sync())
-  }
-  flush() {
-    this.chunks.push(serialize.flush())
-  }
-}
-
 /** A pg submittable: the check and the read, answered as one query. */
 class ReplayCheckedFlight implements pg.Submittable {
   /** Set by pg's `Client.query()` when the client is in binary mode. */
@@ -198,10 +152,7 @@ class ReplayCheckedFlight implements pg.Submittable {
   #settled = false
 
   constructor(client: pg.ClientBase, sql: string, values: readonly unknown[], sync: ReplayCheckSync) {
-    const Query = (client.constructor as { Query?: new (text: string, values: unknown[]) => PgQuery }).Query
-    if (typeof Query !== 'function' || !('_activeQuery' in client)) {
-      throw new TypeError("replayCheckedQuery needs a client of pg's JavaScript driver (pg 8.23+)")
-    }
+    const Query = queryClassOf(client, 'replayCheckedQuery')
     this.#client = client
     this.#read = new Query(sql, [...values])
     this.#hasValues = values.length > 0
@@ -302,16 +253,8 @@ class ReplayCheckedFlight implements pg.Submittable {
     else this.#read.handleReadyForQuery(connection)
   }
 
-  /**
-   * Keeps pg's client on this flight until its last ReadyForQuery. pg lets go of
-   * the active query at every ReadyForQuery and every ErrorResponse, and would
-   * then send the next queued query while the rest of this flight's answers are
-   * still to come, handing them to that query.
-   */
   #hold(): void {
-    const dispatch = this.#client as unknown as ClientDispatch
-    dispatch._activeQuery = this
-    dispatch.readyForQuery = false
+    holdClient(this.#client, this)
   }
 
   #failure(): Error | undefined {
@@ -345,15 +288,4 @@ class ReplayCheckedFlight implements pg.Submittable {
     this.#settled = true
     this.callback?.(error, value)
   }
-}
-
-/** An error that ends the session (the server closes the connection after it): not the check's or the read's own failure. */
-function isFatal(error: Error): boolean {
-  const severity = (error as { severity?: unknown }).severity
-  return severity === 'FATAL' || severity === 'PANIC'
-}
-
-/** An ErrorResponse parsed by pg-protocol (a `DatabaseError` named `'error'`), as opposed to pg's own errors. */
-function isErrorResponse(error: Error): boolean {
-  return error.name === 'error'
 }

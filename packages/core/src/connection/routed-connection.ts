@@ -1,9 +1,11 @@
 import type pg from 'pg'
+import type { Lsn } from '../consistency/lsn.js'
 import type { ExecutionContext } from '../consistency/scope-context.js'
 import type { ConsistencyToken } from '../consistency/token.js'
 import { CausewayError, WriteOutcomeUnknownError } from '../errors/causeway-error.js'
 import { failureKind } from '../errors/failure-kind.js'
 import { describeStatement } from '../events/event-hub.js'
+import type { FlightTicket } from '../mirror/commit-order.js'
 import type { MirroredStatement } from '../mirror/mirrored-statement.js'
 import type { CursorConstructor, CursorLike } from '../model/cursor.js'
 import type { Statement, TransactionOptions } from '../model/statement.js'
@@ -18,6 +20,7 @@ import {
 import { countRows, statementContext, traceStatement } from '../tracing/trace-statement.js'
 import { redact } from '../util/redact.js'
 import { BoundClient, ConnectFailed } from './bound-client.js'
+import { positionedCommit, positionedWrite } from './commit-position.js'
 import type { ConnectionParts } from './connection-parts.js'
 import { replayCheckedQuery } from './replay-checked-query.js'
 import { finishStatement } from './statement-accounting.js'
@@ -104,9 +107,13 @@ export class RoutedConnection {
   ): AsyncIterableIterator<unknown[]> {
     this.#assertOpen()
     const parts = this.#parts
+    const write = statement.intent !== 'read'
+    if (write && parts.mirrors && !this.#inTransaction) {
+      yield* this.#streamInTransaction(statement, chunkSize, Cursor)
+      return
+    }
     const context = parts.scopes.current()
     let node = this.#bound.node
-    const write = statement.intent !== 'read'
     const note = statementChannel.hasSubscribers ? this.#routeNote() : undefined
     if (!this.#inTransaction) {
       const onPrimary = this.#wantsPrimary(statement, context)
@@ -144,6 +151,7 @@ export class RoutedConnection {
     this.#running = statement
     let rowCount = 0
     let failed = false
+    let exhausted = false
     try {
       for (;;) {
         const rows = await cursor.read(chunkSize)
@@ -151,6 +159,7 @@ export class RoutedConnection {
         rowCount += rows.length
         yield rows
       }
+      exhausted = true
       node!.served++
     } catch (error) {
       failed = true
@@ -172,11 +181,38 @@ export class RoutedConnection {
         const mirroring = parts.writes.afterWrite(node!, context.scope)
         if (mirroring) await mirroring
       }
-      if (mirrors && !failed) {
-        const logged = { sql: statement.sql, parameters: statement.parameters, rows: rowCount }
-        if (this.#inTransaction) this.#mirrorLog?.push(logged)
-        else await mirrors.committed([logged])
-      }
+      // A mirrored write streams in a transaction (#streamInTransaction). Its rows
+      // are counted only when the consumer read them all.
+      if (mirrors && !failed)
+        this.#mirrorLog?.push({
+          sql: statement.sql,
+          parameters: statement.parameters,
+          rows: exhausted ? rowCount : null,
+        })
+    }
+  }
+
+  /**
+   * A write streamed outside a transaction, with statement mirrors: run in a
+   * transaction of its own, so that its COMMIT carries the outbox row (durable
+   * mirrors) or reads its commit position (in-memory ones), as every other write.
+   * A consumer that stops early still commits: the statement ran whole.
+   */
+  async *#streamInTransaction(
+    statement: Statement,
+    chunkSize: number,
+    Cursor: CursorConstructor,
+  ): AsyncIterableIterator<unknown[]> {
+    await this.begin()
+    let failed = false
+    try {
+      yield* this.stream(statement, chunkSize, Cursor)
+    } catch (error) {
+      failed = true
+      await this.rollback().catch(() => {})
+      throw error
+    } finally {
+      if (!failed) await this.commit()
     }
   }
 
@@ -231,40 +267,50 @@ export class RoutedConnection {
     }
     const mirrorLog = this.#mirrorLog?.length ? this.#mirrorLog : undefined
     this.#mirrorLog = undefined
-    if (mirrorLog && this.#parts.mirrors?.durable) await this.#writeOutbox(node, mirrorLog)
-    let command: string
+    const mirrors = mirrorLog ? this.#parts.mirrors : undefined
+    if (mirrors?.durable) await this.#writeOutbox(node, mirrorLog!)
+    const flight: MirrorFlight | undefined = mirrors?.ordered
+      ? { ticket: mirrors.start(), commit: true }
+      : undefined
     try {
-      command = (await this.#run(node, control(node, 'commit'), 'transaction')).command
-    } catch (error) {
-      if (this.#transactionWrote && failureKind(error) === 'connection') {
-        scopes.current().scope?.markUncertain(writes.recovery(node, this.#sentPid))
-        throw new WriteOutcomeUnknownError(
-          `the connection to ${node.name} failed during COMMIT: the transaction may or may not have committed`,
-          { cause: error, node: node.name },
-        )
+      let command: string
+      try {
+        command = (await this.#run(node, control(node, 'commit'), 'transaction', flight)).command
+      } catch (error) {
+        if (this.#transactionWrote && failureKind(error) === 'connection') {
+          scopes.current().scope?.markUncertain(writes.recovery(node, this.#sentPid))
+          throw new WriteOutcomeUnknownError(
+            `the connection to ${node.name} failed during COMMIT: the transaction may or may not have committed`,
+            { cause: error, node: node.name },
+          )
+        }
+        throw error
+      } finally {
+        this.#inTransaction = false
       }
-      throw error
+      const scope = scopes.current().scope
+      if (
+        command === 'COMMIT' &&
+        this.#transactionWrote &&
+        node.role !== 'replica' &&
+        !topology.mayAcknowledge(node)
+      ) {
+        await writes.confirmAcknowledged(node, scope)
+      }
+      // Every committed transaction on the primary is captured: one whose only writes
+      // the classifier cannot see (a function) must still be read back.
+      if (command === 'COMMIT' && node.role !== 'replica') {
+        // Handed to the statement mirrors before any wait for replicas, which may fail after the commit.
+        const applied = mirrors && this.#handOver(mirrors, flight, mirrorLog!)
+        applied?.catch(() => {})
+        const mirroring = writes.afterWrite(node, scope, this.#transactionWrote)
+        if (mirroring) await mirroring
+        if (applied) await applied
+      }
+      return command
     } finally {
-      this.#inTransaction = false
+      if (flight?.ticket !== undefined && !flight.handed) mirrors!.ended(flight.ticket)
     }
-    const scope = scopes.current().scope
-    if (
-      command === 'COMMIT' &&
-      this.#transactionWrote &&
-      node.role !== 'replica' &&
-      !topology.mayAcknowledge(node)
-    ) {
-      await writes.confirmAcknowledged(node, scope)
-    }
-    // Every committed transaction on the primary is captured: one whose only writes
-    // the classifier cannot see (a function) must still be read back.
-    if (command === 'COMMIT' && node.role !== 'replica') {
-      const mirroring = writes.afterWrite(node, scope, this.#transactionWrote)
-      if (mirroring) await mirroring
-      const applied = mirrorLog && this.#parts.mirrors?.committed(mirrorLog)
-      if (applied) await applied
-    }
-    return command
   }
 
   /**
@@ -338,6 +384,7 @@ export class RoutedConnection {
     context: ExecutionContext,
     retryOn?: DbNode,
     reason: RouteReason = this.#primaryReason(statement, context),
+    flight?: MirrorFlight,
   ): Promise<pg.QueryResult> {
     const { topology, primaries, monitor, writes } = this.#parts
     const scope = context.scope
@@ -352,7 +399,7 @@ export class RoutedConnection {
     const write = statement.intent !== 'read'
     let result: pg.QueryResult
     try {
-      result = await this.#run(node, statement, reason)
+      result = await this.#run(node, statement, reason, flight)
     } catch (error) {
       const kind = error instanceof ConnectFailed ? 'connect' : failureKind(error)
       if (kind === 'read-only') {
@@ -362,9 +409,10 @@ export class RoutedConnection {
         const next = topology.primary
         if (!next || next === node) throw error
         this.#bound.unbind()
-        result = await this.#run(next, statement, reason)
+        result = await this.#run(next, statement, reason, flight)
         if (write) {
           if (!topology.mayAcknowledge(next)) await writes.confirmAcknowledged(next, scope)
+          if (flight) this.#handOverWrite(flight, statement, result)
           const mirroring = writes.afterWrite(next, scope)
           if (mirroring) await mirroring
         }
@@ -377,7 +425,7 @@ export class RoutedConnection {
         monitor.reportFailure(node, cause)
         if (this.#parts.writeWaitMillis > 0 && !retryOn) {
           const next = await primaries.primary(node).catch(() => undefined)
-          if (next) return this.#executeOnPrimary(statement, context, next, reason)
+          if (next) return this.#executeOnPrimary(statement, context, next, reason, flight)
         }
         throw new CausewayError(
           'NODE_UNAVAILABLE',
@@ -406,6 +454,7 @@ export class RoutedConnection {
     }
     if (write) {
       if (!topology.mayAcknowledge(node)) await writes.confirmAcknowledged(node, scope)
+      if (flight) this.#handOverWrite(flight, statement, result)
       const mirroring = writes.afterWrite(node, scope)
       if (mirroring) await mirroring
     }
@@ -559,17 +608,54 @@ export class RoutedConnection {
         result = await this.execute(statement)
       } catch (error) {
         await this.rollback().catch(() => {})
-        throw error
+        if ((error as { code?: unknown }).code !== '25001') throw error
+        throw new CausewayError(
+          'MIRROR_REFUSED',
+          `the statement was not run: ${describeStatement(statement.sql)} cannot run inside a transaction block, ` +
+            `and a durable mirror's outbox row must commit in the same transaction as the write. Run it on the ` +
+            'primary and on each mirror yourself, outside Causeway.',
+          { cause: error },
+        )
       }
       await this.commit()
       return result
     }
-    const result = await this.#executeOnPrimary(statement, context)
-    const applied = mirrors.committed([
-      { sql: statement.sql, parameters: statement.parameters, rows: rowsOf(result) },
-    ])
-    if (applied) await applied
+    const flight: MirrorFlight = { ticket: mirrors.ordered ? mirrors.start() : undefined }
+    let result: pg.QueryResult
+    try {
+      result = await this.#executeOnPrimary(statement, context, undefined, undefined, flight)
+    } catch (error) {
+      // Committed and handed over, then a wait for replicas failed: the mirrors still replay it.
+      flight.applied?.catch(() => {})
+      throw error
+    } finally {
+      if (!flight.handed && flight.ticket !== undefined) mirrors.ended(flight.ticket)
+    }
+    if (flight.applied) await flight.applied
     return result
+  }
+
+  /** An acknowledged autocommit write of {@link #executeMirrored}, handed to the statement mirrors. */
+  #handOverWrite(flight: MirrorFlight, statement: Statement, result: pg.QueryResult): void {
+    const mirrors = this.#parts.mirrors!
+    const mirrored: MirroredStatement = {
+      sql: statement.sql,
+      parameters: statement.parameters,
+      rows: rowsOf(result),
+    }
+    flight.applied = this.#handOver(mirrors, flight, [flight.alone ? { ...mirrored, alone: true } : mirrored])
+    flight.applied?.catch(() => {})
+  }
+
+  /** Gives committed writes to the statement mirrors, with the flight's commit position when ordered. */
+  #handOver(
+    mirrors: NonNullable<ConnectionParts['mirrors']>,
+    flight: MirrorFlight | undefined,
+    statements: readonly MirroredStatement[],
+  ): Promise<void> | undefined {
+    if (!flight) return mirrors.committed(statements)
+    flight.handed = true
+    return mirrors.committed(statements, flight.ticket, flight.position)
   }
 
   /** A write in a transaction with statement mirrors: logged once it succeeded, for the COMMIT. */
@@ -595,21 +681,39 @@ export class RoutedConnection {
     }
   }
 
-  async #run(node: DbNode, statement: Statement, reason: RouteReason): Promise<pg.QueryResult> {
+  /**
+   * Runs `statement` on `node`. With a `flight` whose ticket is set (in-memory
+   * statement mirrors), the write, or the COMMIT, also reads its commit position
+   * in the same round trip, into `flight.position`.
+   */
+  async #run(
+    node: DbNode,
+    statement: Statement,
+    reason: RouteReason,
+    flight?: MirrorFlight,
+  ): Promise<pg.QueryResult> {
     const client = this.#bound.on(node) ?? (await this.#bind(node))
     this.#sentPid = this.#bound.pid
     node.inFlight++
     this.#running = statement
     const started = performance.now()
     let failure: unknown
+    const query =
+      flight?.ticket === undefined
+        ? () => client.query(statement.sql, statement.parameters as unknown[])
+        : () =>
+            (flight.commit
+              ? positionedCommit(client)
+              : positionedWrite(client, statement.sql, statement.parameters)
+            ).then((positioned) => {
+              flight.position = positioned.position
+              if (positioned.alone) flight.alone = true
+              return positioned.result
+            })
     try {
       const result = await (statementChannel.hasSubscribers
-        ? traceStatement(
-            statementContext(node, client, statement, reason),
-            () => client.query(statement.sql, statement.parameters as unknown[]),
-            countRows,
-          )
-        : client.query(statement.sql, statement.parameters as unknown[]))
+        ? traceStatement(statementContext(node, client, statement, reason), query, countRows)
+        : query())
       node.served++
       return result
     } catch (error) {
@@ -707,6 +811,23 @@ function control(node: DbNode, sql: string): Statement {
 }
 
 /** The rows a statement changed, for a mirror to compare with its own; null when pg gives none (several statements). */
+/**
+ * A write on its way to the statement mirrors: its place in commit order (the
+ * ticket taken before it was sent, when some mirror replays from memory; the
+ * position it read before committing), whether it was handed over, and a sync
+ * mirror's wait for it.
+ */
+interface MirrorFlight {
+  readonly ticket: FlightTicket | undefined
+  /** A COMMIT, rather than an autocommit write. */
+  readonly commit?: boolean
+  position?: Lsn
+  /** It ran outside any transaction (it cannot run in one): mirrors run it alone too. */
+  alone?: true
+  handed?: boolean
+  applied?: Promise<void> | undefined
+}
+
 function rowsOf(result: pg.QueryResult): number | null {
   return typeof result.rowCount === 'number' ? result.rowCount : null
 }

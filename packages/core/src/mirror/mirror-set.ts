@@ -4,6 +4,7 @@ import type { PgDriver } from '../driver/pg-driver.js'
 import { CausewayError } from '../errors/causeway-error.js'
 import { describeStatement, type EventHub } from '../events/event-hub.js'
 import type { Statement } from '../model/statement.js'
+import { CommitOrder, type FlightTicket, type WalPosition } from './commit-order.js'
 import type { MirroredStatement } from './mirrored-statement.js'
 import { createOnce, type PrimaryQuery } from './outbox-relay.js'
 import { CREATE_OUTBOX, INSERT_OUTBOX, type OutboxStatement } from './outbox-sql.js'
@@ -12,6 +13,12 @@ import { type MirrorStatus, StatementMirror } from './statement-mirror.js'
 
 /** Distinct statement texts remembered as already reported by `mirror-nondeterministic`. */
 const FLAGGED_TEXTS = 1_000
+
+/** A committed write held in commit order, and the sync mirrors' waits for it. */
+interface OrderedWrite {
+  readonly statements: readonly MirroredStatement[]
+  readonly waits: Map<StatementMirror, { resolve(): void; reject(error: unknown): void }> | undefined
+}
 
 /**
  * Every statement mirror of a cluster, as the connections see them: `admit` before
@@ -31,6 +38,9 @@ export class MirrorSet {
   readonly #refusing: readonly string[]
   readonly #durableNames: readonly string[]
   readonly #flagged = new Set<string>()
+  /** The mirrors replayed from memory, in commit order. */
+  readonly #inMemory: readonly StatementMirror[]
+  readonly #order = new CommitOrder<OrderedWrite>()
   #outbox: Promise<void> | undefined
 
   constructor(configs: readonly ResolvedMirror[], driver: PgDriver, events: EventHub, primary: PrimaryQuery) {
@@ -41,6 +51,25 @@ export class MirrorSet {
     this.#durableNames = configs.filter((c) => c.durable).map((c) => c.name)
     this.durable = this.#durableNames.length > 0
     this.samplesReads = configs.some((c) => c.reads !== undefined && c.reads.sample > 0)
+    this.#inMemory = this.mirrors.filter((m) => !m.durable)
+    this.ordered = this.#inMemory.length > 0
+  }
+
+  /**
+   * Whether writes must read their commit position (see `positionedWrite`): some
+   * mirror replays from memory, and replays in the primary's commit order. A
+   * durable mirror's outbox has its own order.
+   */
+  readonly ordered: boolean
+
+  /** Just before a write (an autocommit statement, or a COMMIT) is sent to the primary, when {@link ordered}. */
+  start(): FlightTicket {
+    return this.#order.start()
+  }
+
+  /** The write of `ticket` failed, or its outcome is unknown: it is not mirrored, and no longer holds others back. */
+  ended(ticket: FlightTicket): void {
+    this.#dispatch(this.#order.ended(ticket))
   }
 
   /**
@@ -63,10 +92,16 @@ export class MirrorSet {
 
   /**
    * The primary acknowledged these statements (one autocommit statement, or a
-   * committed transaction's writes): each mirror replays them. Returns a promise
-   * when a sync mirror must apply them first; it rejects with `MIRROR_NOT_APPLIED`.
+   * committed transaction's writes): each mirror replays them, the in-memory ones
+   * in commit order, by `position` (the write's {@link start} ticket and the
+   * position it read before committing). Returns a promise when a sync mirror must
+   * apply them first; it rejects with `MIRROR_NOT_APPLIED`.
    */
-  committed(statements: readonly MirroredStatement[]): Promise<void> | undefined {
+  committed(
+    statements: readonly MirroredStatement[],
+    ticket?: FlightTicket,
+    position?: WalPosition,
+  ): Promise<void> | undefined {
     let volatile = 0
     for (const statement of statements) {
       const functions = volatileCalls(statement.sql)
@@ -75,20 +110,36 @@ export class MirrorSet {
         this.#flag(statement.sql, functions, false)
       }
     }
-    let waits: Promise<void>[] | undefined
     for (const mirror of this.mirrors) {
       mirror.health.nondeterministic += volatile
-      if (mirror.durable) {
-        mirror.wake()
-        continue
-      }
-      const applied = mirror.push(statements)
-      if (applied) {
-        waits ??= []
-        waits.push(this.#waitFor(mirror, applied))
+      if (mirror.durable) mirror.wake()
+    }
+    if (this.#inMemory.length === 0) return undefined
+    let waits: Promise<void>[] | undefined
+    let deferred: OrderedWrite['waits']
+    for (const mirror of this.#inMemory) {
+      if (mirror.config.mode !== 'sync') continue
+      deferred ??= new Map()
+      waits ??= []
+      const applied = new Promise<void>((resolve, reject) => deferred!.set(mirror, { resolve, reject }))
+      waits.push(this.#waitFor(mirror, applied))
+    }
+    const write: OrderedWrite = { statements, waits: deferred }
+    this.#dispatch(ticket === undefined ? [write] : this.#order.acknowledged(ticket, position, write))
+    return waits === undefined ? undefined : Promise.all(waits).then(() => {})
+  }
+
+  /** Writes released in commit order: each in-memory mirror queues them. */
+  #dispatch(writes: readonly OrderedWrite[]): void {
+    for (const write of writes) {
+      for (const mirror of this.#inMemory) {
+        const applied = mirror.push(write.statements)
+        const waiting = write.waits?.get(mirror)
+        if (!waiting) continue
+        if (applied) applied.then(waiting.resolve, waiting.reject)
+        else waiting.resolve()
       }
     }
-    return waits === undefined ? undefined : Promise.all(waits).then(() => {})
   }
 
   /**
@@ -120,7 +171,8 @@ export class MirrorSet {
   }
 
   status(): MirrorStatus[] {
-    return this.mirrors.map((mirror) => mirror.status())
+    const held = this.#order.held
+    return this.mirrors.map((mirror) => mirror.status(mirror.durable ? 0 : held))
   }
 
   byName(name: string): StatementMirror | undefined {
@@ -128,7 +180,10 @@ export class MirrorSet {
   }
 
   async close(): Promise<void> {
-    const results = await Promise.allSettled(this.mirrors.map((mirror) => mirror.close()))
+    const closing = this.mirrors.map((mirror) => mirror.close())
+    // Writes still held for order reach the closed queues, which count them as not applied.
+    this.#dispatch(this.#order.drain())
+    const results = await Promise.allSettled(closing)
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed.length > 0)
       throw new AggregateError(

@@ -4,6 +4,11 @@ export interface MirroredStatement {
   readonly parameters: readonly unknown[]
   /** The rows it changed on the primary (`rowCount`), to compare with the mirror's; null when unknown. */
   readonly rows: number | null
+  /**
+   * It ran outside any transaction on the primary, because it cannot run in one
+   * (VACUUM, CREATE INDEX CONCURRENTLY: 25001): the mirror runs it alone too.
+   */
+  readonly alone?: true
 }
 
 /** A rough size of a statement in memory: its text and its parameters. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
-import { ApplyFailure, applyTransaction } from './apply-transaction.js'
+import { ApplyFailure, applyAlone, applyTransaction } from './apply-transaction.js'
 import { Backoff } from './backoff.js'
 import type { MirrorHealth } from './mirror-health.js'
 import { type MirroredStatement, sizeOf } from './mirrored-statement.js'
@@ -19,6 +19,16 @@ interface Item {
   readonly done?: { resolve(): void; reject(error: Error): void }
 }
 
+/** The most committed transactions one replay applies together, and their most bytes. */
+const BATCH_ITEMS = 64
+const BATCH_BYTES = 1 << 20
+/**
+ * How long an async mirror's replay waits after an idle queue gets a write, so
+ * that the writes of the next moment go in the same batch (a sync mirror's waiting
+ * write starts it at once). It keeps the replay's round trips off each write.
+ */
+const GATHER_MILLIS = 2
+
 /** Bounds of the in-memory backlog. */
 export interface BacklogBounds {
   readonly maxStatements: number
@@ -26,9 +36,12 @@ export interface BacklogBounds {
 }
 
 /**
- * The in-memory replay of one mirror: committed transactions in this process's
- * acknowledgement order, applied one at a time on a single connection, each as
- * one transaction. A mirror that cannot be reached is retried with backoff, in
+ * The in-memory replay of one mirror: committed transactions in the primary's
+ * commit order (as `MirrorSet` releases them), applied on a single connection.
+ * What waits is applied together, in one mirror transaction of up to 64 of them
+ * (pipelined: two round trips), so that a replay keeps up with the primary;
+ * after a divergence in a batch, they are applied one by one up to the culprit.
+ * A statement that cannot run in a transaction block goes alone. A mirror that cannot be reached is retried with backoff, in
  * order; past the backlog's bounds, or at a write the mirror rejects, it goes out
  * of sync and stops. What is queued lives in this process only: a crash or
  * `close()` loses it (see `durable` for the mode that does not).
@@ -43,6 +56,10 @@ export class ReplayQueue {
   #bytes = 0
   #client: pg.PoolClient | undefined
   #running = false
+  /** The gathering wait before an async replay starts. */
+  #gather: NodeJS.Timeout | undefined
+  /** Queued items a sync mirror's write waits for: while there is one, replays do not gather. */
+  #waiting = 0
   #closed = false
   #seq = 0
   /**
@@ -54,6 +71,8 @@ export class ReplayQueue {
   readonly #key = `replay:${randomUUID()}`
   /** An item whose COMMIT's outcome is not known yet. */
   #unsure: number | undefined
+  /** Items still to apply one at a time, to find the one a batch diverged at. */
+  #narrow = 0
 
   constructor(pool: pg.Pool, health: MirrorHealth, bounds: BacklogBounds) {
     this.#pool = pool
@@ -99,13 +118,20 @@ export class ReplayQueue {
     this.#items.push({ statements, bytes, at: Date.now(), seq: ++this.#seq, ...(done ? { done } : {}) })
     this.#statements += statements.length
     this.#bytes += bytes
-    if (!this.#running) void this.#drain()
+    if (wait) this.#waiting++
+    if (this.#running) return settled
+    if (wait) {
+      clearTimeout(this.#gather)
+      this.#gather = undefined
+      void this.#drain()
+    } else this.#gatherThenDrain()
     return settled
   }
 
   /** Stops replaying; what is queued is not applied (and counted as not applied). */
   close(): void {
     this.#closed = true
+    clearTimeout(this.#gather)
     this.#backoff.cancel()
     this.#health.notApplied += this.#statements
     this.#reject(new Error('the cluster closed before the mirror applied this write'))
@@ -120,15 +146,23 @@ export class ReplayQueue {
     let attempt = 0
     try {
       while (!this.#closed && health.state !== 'out-of-sync') {
-        const item = this.#items[0]
-        if (item === undefined) break
+        const batch = this.#batch()
+        if (batch.length === 0) break
+        const last = batch[batch.length - 1]!
+        const statements = batch.length === 1 ? last.statements : batch.flatMap((item) => item.statements)
         try {
           const client = await this.#connect()
-          if (this.#unsure !== item.seq || !(await this.#appliedAlready(client, item.seq))) {
-            await applyTransaction(client, item.statements, {
-              commit: `insert into ${OUTBOX_SCHEMA}.progress (mirror, last_id) values ('${this.#key}', ${item.seq})
-                on conflict (mirror) do update set last_id = excluded.last_id; commit`,
-            })
+          if (this.#unsure !== last.seq || !(await this.#appliedAlready(client, last.seq))) {
+            const progress = `insert into ${OUTBOX_SCHEMA}.progress (mirror, last_id) values ('${this.#key}', ${last.seq})
+                on conflict (mirror) do update set last_id = excluded.last_id`
+            if (statements.length === 1 && statements[0]!.alone) {
+              // Outside a transaction, as on the primary; recorded once it ran.
+              this.#unsure = last.seq
+              await applyAlone(client, statements[0]!)
+              await client.query(progress)
+            } else {
+              await applyTransaction(client, statements, { commit: `${progress}; commit` })
+            }
           }
           this.#unsure = undefined
         } catch (error) {
@@ -137,31 +171,80 @@ export class ReplayQueue {
             error instanceof ApplyFailure ? error : new ApplyFailure('retry', undefined, { cause: error })
           // Kept only after a clean rollback: a lost or unknown connection is replaced.
           if (failure.kind !== 'divergence') this.#dropClient(failure)
-          if (failure.kind === 'commit-unknown') this.#unsure = item.seq
+          if (failure.kind === 'commit-unknown') this.#unsure = last.seq
+          else if (this.#unsure === last.seq) this.#unsure = undefined
           if (failure.kind === 'retry' || failure.kind === 'commit-unknown') {
             health.retrying(failure)
             await this.#backoff.sleep(Backoff.delay(attempt++))
             continue
           }
+          if (batch.length > 1) {
+            // Nothing of the batch applied: find the culprit one by one.
+            this.#narrow = batch.length
+            continue
+          }
+          if (cannotRunInBlock(failure) && last.statements.length === 1 && !last.statements[0]!.alone) {
+            // VACUUM, CREATE INDEX CONCURRENTLY: the primary ran it first in its flight,
+            // outside any block. Rolled back here; apply it alone.
+            this.#items[0] = { ...last, statements: [{ ...last.statements[0]!, alone: true }] }
+            continue
+          }
           this.#items.shift()
-          this.#statements -= item.statements.length
-          this.#bytes -= item.bytes
-          item.done?.reject(failure)
-          health.diverged(failure, item.statements.length)
+          this.#statements -= last.statements.length
+          this.#bytes -= last.bytes
+          if (last.done) this.#waiting--
+          last.done?.reject(failure)
+          health.diverged(failure, last.statements.length)
           this.#stop(undefined, '', 0)
           return
         }
+        // Closed, or out of sync, while it applied: the queue was emptied meanwhile.
+        if (this.#closed || this.#items[0] !== batch[0]) return
         attempt = 0
-        this.#items.shift()
-        this.#statements -= item.statements.length
-        this.#bytes -= item.bytes
-        health.applied += item.statements.length
-        item.done?.resolve()
+        this.#items.splice(0, batch.length)
+        this.#narrow = Math.max(0, this.#narrow - batch.length)
+        for (const item of batch) {
+          this.#statements -= item.statements.length
+          this.#bytes -= item.bytes
+          health.applied += item.statements.length
+          if (item.done) {
+            this.#waiting--
+            item.done.resolve()
+          }
+        }
+        // A short queue with no write waiting gathers more before the next replay.
+        const left = this.#items.length
+        if (left > 0 && left < BATCH_ITEMS && this.#waiting === 0 && this.#narrow === 0) {
+          this.#gatherThenDrain()
+          return
+        }
       }
       if (this.#items.length === 0) health.caughtUp()
     } finally {
       this.#running = false
     }
+  }
+
+  /**
+   * The items the next replay applies: from the head, up to the batch's bounds and
+   * up to a statement that must go alone (which goes by itself); one while narrowing.
+   */
+  #batch(): Item[] {
+    const items = this.#items
+    const limit = this.#narrow > 0 ? 1 : BATCH_ITEMS
+    let bytes = 0
+    let end = 0
+    while (end < items.length && end < limit) {
+      const item = items[end]!
+      if (item.statements.some((s) => s.alone)) {
+        if (end === 0) end = 1
+        break
+      }
+      if (end > 0 && bytes + item.bytes > BATCH_BYTES) break
+      bytes += item.bytes
+      end++
+    }
+    return items.slice(0, end)
   }
 
   async #connect(): Promise<pg.PoolClient> {
@@ -202,5 +285,24 @@ export class ReplayQueue {
     for (const item of this.#items.splice(0)) item.done?.reject(error)
     this.#statements = 0
     this.#bytes = 0
+    this.#waiting = 0
   }
+
+  /** Starts a replay in {@link GATHER_MILLIS}, unless one is already due. */
+  #gatherThenDrain(): void {
+    if (this.#gather !== undefined || this.#closed) return
+    this.#gather = setTimeout(() => {
+      this.#gather = undefined
+      if (!this.#running) void this.#drain()
+    }, GATHER_MILLIS)
+    this.#gather.unref()
+  }
+}
+
+/** 25001 on the mirror: the statement cannot run in a transaction block, and nothing of the transaction applied. */
+function cannotRunInBlock(failure: ApplyFailure): boolean {
+  return (
+    failure.kind === 'divergence' &&
+    (failure.detail.cause as { code?: unknown } | undefined)?.code === '25001'
+  )
 }

@@ -14,6 +14,11 @@ export interface MirrorStatus {
   readonly mode: 'async' | 'sync'
   readonly durable: boolean
   readonly state: MirrorHealth['state']
+  /**
+   * In-memory mirrors: writes the primary acknowledged that wait for writes sent
+   * before them to end, so as to be replayed in commit order. Not in the backlog yet.
+   */
+  readonly heldForOrder: number
   /** Statements (durable: transactions in the outbox) not yet applied, and their size. */
   readonly backlogStatements: number
   readonly backlogBytes: number
@@ -121,7 +126,8 @@ export class StatementMirror {
       })
   }
 
-  status(): MirrorStatus {
+  /** This mirror in `status()`; `held`: its writes held for commit order (see `MirrorSet`). */
+  status(held = 0): MirrorStatus {
     const health = this.health
     const backlog = this.#queue?.backlog ?? this.#relay!.backlog
     return {
@@ -129,6 +135,7 @@ export class StatementMirror {
       mode: this.config.mode,
       durable: this.durable,
       state: health.state,
+      heldForOrder: held,
       backlogStatements: backlog.statements,
       backlogBytes: backlog.bytes,
       lagMillis: this.#queue?.lagMillis ?? this.#relay!.lagMillis,
