@@ -7,11 +7,19 @@ import {
   createCluster,
   type MirrorConfig,
 } from '@causeway/core'
-import { startCluster, type TestCluster } from '@causeway/testing'
+import {
+  backendOf,
+  pgbouncerAvailable,
+  type RunningProxy,
+  startCluster,
+  startPgbouncer,
+  type TestCluster,
+} from '@causeway/testing'
 import Cursor from 'pg-cursor'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AppProcess } from './support/app-process.js'
 import { startDelayProxy } from './support/delay-proxy.js'
+import { loginOf, titled } from './support/proxies.js'
 import { eventually, sleep } from './support/wait.js'
 
 // A primary with a streaming replica, and an independent server as the mirror.
@@ -418,5 +426,107 @@ describe('statement mirrors, durable', () => {
     // out of order, or skipped, shows in the checksum above.
     expect(report.tables[0]!.primaryRows).toBeGreaterThan(300)
     expect(mirrorStatus(c)).toMatchObject({ state: 'in-sync', failed: 0 })
+  })
+})
+
+// Named prepared statements meet a transaction-mode pooler on both sides: the
+// primary's position read and the mirror's replayed statements are named on their
+// sessions, and PgBouncer hands each transaction to any of its server connections.
+const pgbouncer = pgbouncerAvailable()
+describe.skipIf(!pgbouncer.ok)(
+  titled(
+    'statement mirrors, in memory, with the primary and the mirror behind PgBouncer (transaction mode)',
+    pgbouncer,
+  ),
+  () => {
+    const bouncers: RunningProxy[] = []
+    afterAll(async () => {
+      await Promise.allSettled(bouncers.map((bouncer) => bouncer.close()))
+    })
+
+    it('8 writers on one row through round-robin poolers: named statements go missing, the mirror ends identical, nothing lost', async () => {
+      await createOnBoth('create table pb_acc (id int primary key, v numeric not null)')
+      await createOnBoth('create table pb_log (writer int, i int, note text, primary key (writer, i))')
+      const [primary, mirror] = await Promise.all(
+        [source.primary.url, mirrorNode().url].map((url) =>
+          // Round robin: each transaction goes to the next server connection, so a
+          // named statement made on one is missing on the next.
+          startPgbouncer({
+            backend: backendOf(url),
+            poolMode: 'transaction',
+            poolSize: 4,
+            settings: { server_round_robin: 1, min_pool_size: 4 },
+            ...loginOf(url),
+          }),
+        ),
+      )
+      bouncers.push(primary!, mirror!)
+      const c = createCluster({
+        primary: { connectionString: primary!.urlFor(source.primary.url), name: 'pooled' },
+        mirrors: [{ url: mirror!.urlFor(mirrorNode().url), name: 'mirror' }],
+      })
+      open.push(c)
+      await c.ready()
+      await eightWriters(c, 'pb_acc', 'pb_log', true)
+      await drained(c)
+      const report = await c.compareMirror('mirror', { tables: ['pb_acc', 'pb_log'] })
+      expect(report.tables.map((t) => [t.table, t.primaryRows, t.equal])).toEqual([
+        ['pb_acc', 1, true],
+        ['pb_log', 8 * 20, true],
+      ])
+      // A named statement another server connection lacked failed a replay, which was
+      // retried (then unnamed), never dropped.
+      expect(mirrorStatus(c)).toMatchObject({ state: 'in-sync', notApplied: 0 })
+      expect(mirrorStatus(c).failed).toBeGreaterThan(0)
+      expect(mirrorStatus(c).lastError).toMatch(/prepared statement "causeway_[0-9a-f]{40}" does not exist/)
+    })
+  },
+)
+
+describe('statement mirrors, in memory, on a primary that refuses the position function', () => {
+  it('writes and transactions commit once and are mirrored; the refusal is reported', async () => {
+    await createOnBoth('create table rf_rows (id int primary key)')
+    const role = 'mirror_plain'
+    const password = 'mirror-plain-1'
+    await source.primary.query(`create role ${role} login password '${password}'`)
+    await source.primary.query(`grant select, insert, update, delete on rf_rows to ${role}`)
+    const plain = new URL(source.primary.url)
+    plain.username = role
+    plain.password = password
+    await source.primary.query('revoke execute on function pg_current_wal_insert_lsn() from public')
+    try {
+      const c = createCluster({
+        primary: { connectionString: plain.toString(), name: 'plain' },
+        mirrors: [{ url: mirrorNode().url, name: 'mirror' }],
+      })
+      open.push(c)
+      const refused = collect(c, 'function-refused')
+      await c.ready()
+      // A transaction first: its COMMIT reads the position in a savepoint, and commits without it.
+      await transaction(c, async (exec) => {
+        await exec('insert into rf_rows values ($1)', [1])
+      })
+      await run(c, 'insert into rf_rows values ($1)', [2])
+      await transaction(c, async (exec) => {
+        await exec('insert into rf_rows values ($1)', [3])
+      })
+      await drained(c)
+      expect(await source.primary.query('select id from rf_rows order by id')).toEqual([
+        { id: 1 },
+        { id: 2 },
+        { id: 3 },
+      ])
+      const report = await c.compareMirror('mirror', { tables: ['rf_rows'] })
+      expect(report.tables[0]).toMatchObject({ primaryRows: 3, equal: true })
+      await eventually(() => refused.length > 0, 'the refusal to be reported', 5_000)
+      expect(refused[0]).toMatchObject({
+        node: 'plain',
+        function: 'pg_current_wal_insert_lsn',
+        sqlState: '42501',
+      })
+      expect(c.status().nodes.find((n) => n.name === 'plain')?.reason).toMatch(/pg_current_wal_insert_lsn/)
+    } finally {
+      await source.primary.query('grant execute on function pg_current_wal_insert_lsn() to public')
+    }
   })
 })

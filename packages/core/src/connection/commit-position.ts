@@ -7,6 +7,7 @@ import {
   pipelinedQueries,
   type RawResult,
   type RawStep,
+  rawStep,
 } from '../driver/pipelined-queries.js'
 import { CausewayError } from '../errors/causeway-error.js'
 import { functionRefusedError, refusedFunction } from '../errors/refused-function.js'
@@ -36,6 +37,8 @@ export interface Positioned<T> {
   readonly position: Lsn | undefined
   /** It ran alone, outside any transaction: it cannot run in one (VACUUM, CREATE INDEX CONCURRENTLY). */
   readonly alone?: true
+  /** The server refused the position function (the error): the write ran alone, without a position. */
+  readonly refused?: Error
 }
 
 /**
@@ -60,6 +63,11 @@ const READ_UNNAMED: RawStep = {
   raw: Buffer.concat([serialize.parse({ text: POSITION_SQL }), serialize.bind({}), serialize.execute({})]),
 }
 
+const SAVEPOINT_NAME = 'causeway_commit_position'
+const SAVEPOINT = rawStep(`savepoint ${SAVEPOINT_NAME}`)
+const RELEASE = rawStep(`release savepoint ${SAVEPOINT_NAME}`)
+const COMMIT: PipelineStep = { sql: 'commit', values: [] }
+
 /** Per pg client: whether its session holds the named statement, or must not use one. */
 const sessions = new WeakMap<pg.ClientBase, 'prepared' | 'unnamed'>()
 
@@ -74,19 +82,12 @@ const NOT_IN_BLOCK = '25001'
 const NAMED_LOST = new Set(['26000', '42P05'])
 
 /**
- * Runs `steps` with the position read, in one flight (one Sync): after them for
- * an autocommit write, before them (the COMMIT) in a transaction block. Learns
- * whether the session keeps the named statement; when the read failed because
- * of it, the flight's implicit transaction was rolled back, and the flight is sent
- * again with the unnamed read. In a block, where a failed read would abort the
- * transaction, the unnamed read is always used.
+ * Runs an autocommit write's `steps`, then the position read, in one flight (one
+ * Sync: one implicit transaction). Learns whether the session keeps the named
+ * statement; when the read failed because of it, the implicit transaction was
+ * rolled back, and the flight is sent again with the unnamed read.
  */
-async function withPosition(
-  client: pg.ClientBase,
-  steps: readonly PipelineStep[],
-  inBlock: boolean,
-): Promise<PipelineOutcome> {
-  if (inBlock) return pipelinedQueries(client, [READ_UNNAMED, ...steps])
+async function withPosition(client: pg.ClientBase, steps: readonly PipelineStep[]): Promise<PipelineOutcome> {
   const read = readStep(client)
   const outcome = await pipelinedQueries(client, [...steps, read])
   const code = (outcome.failed?.error as { code?: string } | undefined)?.code
@@ -126,7 +127,8 @@ export async function positionedWrite(
       results = (await client.query(`${sql}\n;${POSITION_SQL}::text as lsn`)) as unknown as pg.QueryResult[]
     } catch (error) {
       if (!isDatabaseError(error) || !positionOrBlockRefused(error)) throw error
-      return alone(client, sql, values)
+      const ran = await alone(client, sql, values)
+      return error.code === NOT_IN_BLOCK ? ran : { ...ran, refused: error }
     }
     const own = results.slice(0, -1)
     // Several statements give pg's array of results, one gives that result.
@@ -135,28 +137,54 @@ export async function positionedWrite(
       position: lsnOf(results[results.length - 1]!.rows[0]?.lsn),
     }
   }
-  const { results, failed } = await withPosition(client, [{ sql, values }], false)
+  const { results, failed } = await withPosition(client, [{ sql, values }])
   if (!failed)
     return { result: results[0] as pg.QueryResult, position: lsnOf((results[1] as RawResult).fields[0]) }
   if (failed.step === 0 && (failed.error as { code?: string }).code !== NOT_IN_BLOCK) throw failed.error
-  return alone(client, sql, values)
+  const ran = await alone(client, sql, values)
+  return failed.step === 1 && refusedFunction(failed.error) ? { ...ran, refused: failed.error } : ran
 }
 
 /**
  * Commits the open transaction on `client` and reads its position just before,
  * in one round trip (the read, then COMMIT, one Sync). In a transaction an
- * earlier error aborted, only the COMMIT is sent (it answers ROLLBACK). Returns
- * the COMMIT's result. When the position read itself fails, the transaction can
- * no longer commit: it is rolled back, and the `CausewayError` says so.
+ * earlier error aborted, the COMMIT alone answers, with ROLLBACK. Returns
+ * the COMMIT's result.
+ *
+ * With `guarded` (until the server is known to grant the position function), the
+ * read runs inside a savepoint: when it is refused, the flight rolls back to the
+ * savepoint and commits without a position (`refused` says why), instead of
+ * losing the transaction.
  */
-export async function positionedCommit(client: pg.ClientBase): Promise<Positioned<pg.QueryResult>> {
+export async function positionedCommit(
+  client: pg.ClientBase,
+  guarded: boolean,
+): Promise<Positioned<pg.QueryResult>> {
   if (client.getTransactionStatus() !== 'T')
     return { result: await client.query('commit'), position: undefined }
-  const { results, failed } = await withPosition(client, [{ sql: 'commit', values: [] }], true)
-  if (!failed)
-    return { result: results[1] as pg.QueryResult, position: lsnOf((results[0] as RawResult).fields[0]) }
-  if (failed.step === 1) throw failed.error // the COMMIT itself failed (a deferred constraint), as it would alone
-  // The read failed, so the COMMIT never ran, and the block is aborted.
+  const steps = guarded ? [SAVEPOINT, READ_UNNAMED, RELEASE, COMMIT] : [READ_UNNAMED, COMMIT]
+  const { results, failed } = await pipelinedQueries(client, steps)
+  const read = guarded ? 1 : 0
+  if (!failed) {
+    return {
+      result: results[results.length - 1] as pg.QueryResult,
+      position: lsnOf((results[read] as RawResult).fields[0]),
+    }
+  }
+  // The COMMIT itself failed (a deferred constraint), as it would alone.
+  if (failed.step === steps.length - 1) throw failed.error
+  // An earlier error had aborted the block (pg rejects a statement before its
+  // ReadyForQuery tells the client so): the COMMIT alone answers ROLLBACK.
+  if ((failed.error as { code?: unknown }).code === '25P02')
+    return { result: await client.query('commit'), position: undefined }
+  if (guarded && failed.step === read) {
+    // Back to before the read; the transaction commits without a position.
+    const [, result] = (await client.query(
+      `rollback to savepoint ${SAVEPOINT_NAME}; commit`,
+    )) as unknown as pg.QueryResult[]
+    return { result: result!, position: undefined, refused: failed.error }
+  }
+  // The read failed outside a savepoint: the COMMIT never ran, and the block is aborted.
   await client.query('rollback').catch(() => {})
   const error = failed.error
   const refused = refusedFunction(error)

@@ -698,18 +698,29 @@ export class RoutedConnection {
     this.#running = statement
     const started = performance.now()
     let failure: unknown
+    // A server that refuses the position function commits without one (and in
+    // acknowledgement order), rather than failing every transaction.
     const query =
-      flight?.ticket === undefined
+      flight?.ticket === undefined || node.refusesInsertPosition()
         ? () => client.query(statement.sql, statement.parameters as unknown[])
         : () =>
             (flight.commit
-              ? positionedCommit(client)
+              ? positionedCommit(client, !node.insertPositionGranted)
               : positionedWrite(client, statement.sql, statement.parameters)
-            ).then((positioned) => {
-              flight.position = positioned.position
-              if (positioned.alone) flight.alone = true
-              return positioned.result
-            })
+            ).then(
+              (positioned) => {
+                flight.position = positioned.position
+                if (positioned.position !== undefined) node.insertPositionGranted = true
+                if (positioned.alone) flight.alone = true
+                if (positioned.refused) node.insertPositionRefused(positioned.refused)
+                return positioned.result
+              },
+              (error: unknown) => {
+                if (error instanceof CausewayError && error.code === 'FUNCTION_REFUSED')
+                  node.insertPositionRefused(error.cause)
+                throw error
+              },
+            )
     try {
       const result = await (statementChannel.hasSubscribers
         ? traceStatement(statementContext(node, client, statement, reason), query, countRows)

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type pg from 'pg'
 import {
   type CountResult,
@@ -181,7 +182,9 @@ export class Superseded extends Error {}
 /**
  * The statement texts a mirror session holds as named prepared statements, so
  * that the mirror parses and plans each once: up to {@link PreparedTexts.MAX}
- * texts, then the rest go unnamed. A statement is (re)made with Close and Parse
+ * texts, then the rest go unnamed. A name is a digest of its text, never a
+ * counter: behind a transaction-mode pooler a server session serves many
+ * clients, and a name one of them made there must mean the same text to all. A statement is (re)made with Close and Parse
  * until a flight ran it; one found missing (26000: a transaction-mode pooler in
  * front of the mirror, or DISCARD ALL) makes them all be made again, and after
  * three such losses the session uses unnamed statements only.
@@ -197,7 +200,10 @@ class PreparedTexts {
     let entry = this.#names.get(statement.sql)
     if (entry === undefined) {
       if (this.#names.size >= PreparedTexts.MAX) return plain
-      entry = { name: `causeway_replay_${this.#names.size + 1}`, parsed: false }
+      // Named by the text itself: a server session behind a pooler may hold a name
+      // another client made, and a bound name must run the same text.
+      const digest = createHash('sha256').update(statement.sql).digest('hex').slice(0, 40)
+      entry = { name: `causeway_${digest}`, parsed: false }
       this.#names.set(statement.sql, entry)
     }
     return { ...plain, name: entry.name, parsed: entry.parsed }

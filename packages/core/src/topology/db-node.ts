@@ -151,6 +151,32 @@ export class DbNode {
     return this.probeRefused ?? this.captureRefused
   }
 
+  /**
+   * Whether the server refused `pg_current_wal_insert_lsn()` within the last probe
+   * interval, to a token capture or to a write's commit-position read (statement
+   * mirrors): then writes commit without reading one.
+   */
+  refusesInsertPosition(): boolean {
+    return (
+      this.captureRefused !== undefined &&
+      performance.now() - this.captureRefusedAt < this.#retryRefusedMillis
+    )
+  }
+
+  /** A write's commit-position read was refused: recorded as a refused capture (the same function). */
+  insertPositionRefused(error: unknown): void {
+    this.captureRefused = functionRefusedError(error, this.name)
+    this.captureRefusedAt = performance.now()
+    this.insertPositionGranted = false
+  }
+
+  /**
+   * Whether a commit-position read succeeded here since the last refusal: until
+   * then, a COMMIT reads it inside a savepoint, so that a refusal cannot cost the
+   * transaction.
+   */
+  insertPositionGranted = false
+
   /** Healthy, verified, not fenced, not draining. */
   get routable(): boolean {
     return (
