@@ -381,6 +381,34 @@ describe('statement mirrors, in memory', () => {
         mirrors: [{ url: mirrorNode().url, mode: 'sync', durable: true }],
       }),
     ).toThrow(/mirrors\[0\]\.durable/)
+    expect(() =>
+      createCluster({ primary: source.primary.url, mirrors: [{ url: mirrorNode().url, gatherMillis: -1 }] }),
+    ).toThrow(/mirrors\[0\]\.gatherMillis/)
+  })
+
+  it('replays at once with gatherMillis: 0, and within about gatherMillis otherwise', async () => {
+    await createOnBoth('create table m_gather (id int primary key)')
+    const now = cluster({ gatherMillis: 0 }, {})
+    const later = createCluster({
+      primary: { connectionString: source.primary.url, name: source.primary.name },
+      mirrors: [{ url: mirrorNode().url, name: 'later', gatherMillis: 400 }],
+    })
+    open.push(later)
+    await Promise.all([now.ready(), later.ready()])
+    await run(now, 'insert into m_gather values ($1)', [1])
+    await eventually(() => mirrorStatus(now).applied === 1, 'the write to be replayed at once', 1_000)
+    const started = performance.now()
+    await run(later, 'insert into m_gather values ($1)', [2])
+    // Queued, not replayed yet: the replay gathers for 400 ms.
+    await sleep(150)
+    expect(later.status().mirrors![0]).toMatchObject({ applied: 0, backlogStatements: 1 })
+    await eventually(
+      () => later.status().mirrors![0]!.applied === 1,
+      'the gathered write to be replayed',
+      5_000,
+    )
+    expect(performance.now() - started).toBeGreaterThanOrEqual(390)
+    expect(await mirrorNode().query('select id from m_gather order by id')).toEqual([{ id: 1 }, { id: 2 }])
   })
 })
 
@@ -463,11 +491,18 @@ describe.skipIf(!pgbouncer.ok)(
       bouncers.push(primary!, mirror!)
       const c = createCluster({
         primary: { connectionString: primary!.urlFor(source.primary.url), name: 'pooled' },
-        mirrors: [{ url: mirror!.urlFor(mirrorNode().url), name: 'mirror' }],
+        // Replayed at once, so that many replays go through the pooler.
+        mirrors: [{ url: mirror!.urlFor(mirrorNode().url), name: 'mirror', gatherMillis: 0 }],
       })
       open.push(c)
       await c.ready()
       await eightWriters(c, 'pb_acc', 'pb_log', true)
+      // A text not seen yet, in replays of their own: the second one's session (the
+      // next server connection) lacks the statement the first one made.
+      for (const k of [1, 2, 3]) {
+        await drained(c)
+        await run(c, 'update pb_acc set v = v + $1 where id = $2', [k, 1])
+      }
       await drained(c)
       const report = await c.compareMirror('mirror', { tables: ['pb_acc', 'pb_log'] })
       expect(report.tables.map((t) => [t.table, t.primaryRows, t.equal])).toEqual([

@@ -37,6 +37,7 @@ if (
   needed.has('D0') ||
   needed.has('Ds') ||
   needed.has('Dm') ||
+  needed.has('Dp') ||
   needed.has('Dd') ||
   workloads.some((w) => w.needsCauseway)
 ) {

@@ -47,6 +47,7 @@ export const mirrorSchema = z
       .strict()
       .prefault({}),
     timeoutMillis: millis.default(1_000),
+    gatherMillis: millis.max(60_000).default(10),
     durable: z.union([z.boolean(), durableSchema]).default(false),
   })
   .strict()

@@ -20,26 +20,27 @@ interface Item {
 }
 
 /** The most committed transactions one replay applies together, and their most bytes. */
-const BATCH_ITEMS = 64
+const BATCH_ITEMS = 256
 const BATCH_BYTES = 1 << 20
-/**
- * How long an async mirror's replay waits after an idle queue gets a write, so
- * that the writes of the next moment go in the same batch (a sync mirror's waiting
- * write starts it at once). It keeps the replay's round trips off each write.
- */
-const GATHER_MILLIS = 2
 
-/** Bounds of the in-memory backlog. */
+/** Bounds of the in-memory backlog, and how long a replay gathers writes (`gatherMillis`). */
 export interface BacklogBounds {
   readonly maxStatements: number
   readonly maxBytes: number
+  /**
+   * How long a replay waits once writes are queued, so that the writes of the next
+   * moment go in the same batch (a sync mirror's waiting write starts it at once).
+   * It keeps the replay's round trips, and the mirror's commits, off each write.
+   */
+  readonly gatherMillis: number
 }
 
 /**
  * The in-memory replay of one mirror: committed transactions in the primary's
  * commit order (as `MirrorSet` releases them), applied on a single connection.
- * What waits is applied together, in one mirror transaction of up to 64 of them
- * (pipelined: two round trips), so that a replay keeps up with the primary;
+ * What waits is applied together, in one mirror transaction of up to 256 of them
+ * (pipelined: two round trips), gathered for `gatherMillis` first, so that a
+ * replay keeps up with the primary and costs its write path little;
  * after a divergence in a batch, they are applied one by one up to the culprit.
  * A statement that cannot run in a transaction block goes alone. A mirror that cannot be reached is retried with backoff, in
  * order; past the backlog's bounds, or at a write the mirror rejects, it goes out
@@ -214,7 +215,8 @@ export class ReplayQueue {
         }
         // A short queue with no write waiting gathers more before the next replay.
         const left = this.#items.length
-        if (left > 0 && left < BATCH_ITEMS && this.#waiting === 0 && this.#narrow === 0) {
+        const gathers = this.#bounds.gatherMillis > 0 && this.#waiting === 0 && this.#narrow === 0
+        if (gathers && left > 0 && left < BATCH_ITEMS) {
           this.#gatherThenDrain()
           return
         }
@@ -288,13 +290,17 @@ export class ReplayQueue {
     this.#waiting = 0
   }
 
-  /** Starts a replay in {@link GATHER_MILLIS}, unless one is already due. */
+  /** Starts a replay in `gatherMillis`, unless one is already due. */
   #gatherThenDrain(): void {
     if (this.#gather !== undefined || this.#closed) return
+    if (this.#bounds.gatherMillis === 0) {
+      if (!this.#running) void this.#drain()
+      return
+    }
     this.#gather = setTimeout(() => {
       this.#gather = undefined
       if (!this.#running) void this.#drain()
-    }, GATHER_MILLIS)
+    }, this.#bounds.gatherMillis)
     this.#gather.unref()
   }
 }

@@ -78,7 +78,7 @@ export class StatementMirror {
     // connection's own error event must not crash the process.
     this.#pool.on('error', () => {})
     this.#pool.on('connect', (client) => client.on('error', () => {}))
-    const bounds = config.backlog
+    const bounds = { ...config.backlog, gatherMillis: config.gatherMillis }
     this.#queue = config.durable ? undefined : new ReplayQueue(this.#pool, this.health, bounds)
     this.#relay = config.durable
       ? new OutboxRelay(config.name, this.#pool, primary, this.health, config.durable)
