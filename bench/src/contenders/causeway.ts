@@ -44,7 +44,11 @@ export function causeway(
     // out of sync from the second write on (unreachable, backlog of 1): what
     // ordering costs the write path, without the replay beside it.
     ...(variant === 'Dp'
-      ? { mirrors: [{ url: 'postgres://nobody@127.0.0.1:9/none', name: 'dropped', backlog: { maxStatements: 1 } }] }
+      ? {
+          mirrors: [
+            { url: 'postgres://nobody@127.0.0.1:9/none', name: 'dropped', backlog: { maxStatements: 1 } },
+          ],
+        }
       : {}),
   })
   const db = new Kysely<BenchDatabase>({ dialect })
