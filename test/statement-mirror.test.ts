@@ -418,6 +418,14 @@ describe('statement mirrors, durable', () => {
     await createOnBoth('create table dm_log (writer int, i int, note text, primary key (writer, i))')
     const c = cluster({ durable: true })
     await c.ready()
+    // Cannot run in a transaction block, so its outbox row could not commit with it: refused, not run.
+    await expect(run(c, 'vacuum dm_acc')).rejects.toMatchObject({ code: 'MIRROR_REFUSED' })
+    // A write the primary rejects leaves no outbox row.
+    await source.primary.query('insert into dm_log values (-1, -1, $1)', ['x'])
+    await expect(run(c, 'insert into dm_log values ($1, $2, $3)', [-1, -1, 'y'])).rejects.toMatchObject({
+      code: '23505',
+    })
+    await source.primary.query('delete from dm_log where writer = -1')
     await eightWriters(c, 'dm_acc', 'dm_log', true)
     await outboxRelayed()
     await drained(c)

@@ -67,6 +67,7 @@ const SAVEPOINT_NAME = 'causeway_commit_position'
 const SAVEPOINT = rawStep(`savepoint ${SAVEPOINT_NAME}`)
 const RELEASE = rawStep(`release savepoint ${SAVEPOINT_NAME}`)
 const COMMIT: PipelineStep = { sql: 'commit', values: [] }
+const BEGIN = rawStep('begin')
 
 /** Per pg client: whether its session holds the named statement, or must not use one. */
 const sessions = new WeakMap<pg.ClientBase, 'prepared' | 'unnamed'>()
@@ -145,48 +146,62 @@ export async function positionedWrite(
   return failed.step === 1 && refusedFunction(failed.error) ? { ...ran, refused: failed.error } : ran
 }
 
+/** What a COMMIT's flight carries besides the COMMIT. */
+export interface CommitFlightOptions {
+  /** A statement run first, in the transaction: a durable mirror's outbox row. */
+  readonly before?: { readonly sql: string; readonly parameters: readonly unknown[] }
+  /**
+   * The commit-position read: `'none'`; `'read'`, just before the COMMIT; or
+   * `'guarded'`, inside a savepoint (until the server is known to grant the
+   * function), so that a refusal rolls back to the savepoint and the transaction
+   * commits without a position (`refused` says why) instead of being lost.
+   */
+  readonly position: 'none' | 'read' | 'guarded'
+}
+
 /**
- * Commits the open transaction on `client` and reads its position just before,
- * in one round trip (the read, then COMMIT, one Sync). In a transaction an
- * earlier error aborted, the COMMIT alone answers, with ROLLBACK. Returns
- * the COMMIT's result.
- *
- * With `guarded` (until the server is known to grant the position function), the
- * read runs inside a savepoint: when it is refused, the flight rolls back to the
- * savepoint and commits without a position (`refused` says why), instead of
- * losing the transaction.
+ * Commits the open transaction on `client` with what `options` adds, in one round
+ * trip (the outbox row, the position read, the COMMIT, one Sync). Returns the
+ * COMMIT's result, and the position when one was read. In a transaction an
+ * earlier error aborted, the COMMIT alone answers, with ROLLBACK. An outbox row
+ * the server refuses rolls the transaction back, and its error is thrown. When an
+ * unguarded position read fails, the COMMIT never ran: the transaction is rolled
+ * back, and the `CausewayError` says so.
  */
-export async function positionedCommit(
+export async function flightCommit(
   client: pg.ClientBase,
-  guarded: boolean,
+  options: CommitFlightOptions,
 ): Promise<Positioned<pg.QueryResult>> {
   if (client.getTransactionStatus() !== 'T')
     return { result: await client.query('commit'), position: undefined }
-  const steps = guarded ? [SAVEPOINT, READ_UNNAMED, RELEASE, COMMIT] : [READ_UNNAMED, COMMIT]
+  const steps: (PipelineStep | RawStep)[] = []
+  if (options.before) steps.push({ sql: options.before.sql, values: options.before.parameters })
+  const read = options.position === 'none' ? -1 : steps.length + (options.position === 'guarded' ? 1 : 0)
+  if (options.position === 'guarded') steps.push(SAVEPOINT, READ_UNNAMED, RELEASE)
+  else if (options.position === 'read') steps.push(READ_UNNAMED)
+  steps.push(COMMIT)
   const { results, failed } = await pipelinedQueries(client, steps)
-  const read = guarded ? 1 : 0
   if (!failed) {
-    return {
-      result: results[results.length - 1] as pg.QueryResult,
-      position: lsnOf((results[read] as RawResult).fields[0]),
-    }
+    const text = read < 0 ? undefined : (results[read] as RawResult).fields[0]
+    return { result: results[results.length - 1] as pg.QueryResult, position: lsnOf(text) }
   }
+  const error = failed.error
   // The COMMIT itself failed (a deferred constraint), as it would alone.
-  if (failed.step === steps.length - 1) throw failed.error
+  if (failed.step === steps.length - 1) throw error
   // An earlier error had aborted the block (pg rejects a statement before its
   // ReadyForQuery tells the client so): the COMMIT alone answers ROLLBACK.
-  if ((failed.error as { code?: unknown }).code === '25P02')
+  if ((error as { code?: unknown }).code === '25P02')
     return { result: await client.query('commit'), position: undefined }
-  if (guarded && failed.step === read) {
+  if (options.position === 'guarded' && failed.step === read) {
     // Back to before the read; the transaction commits without a position.
     const [, result] = (await client.query(
       `rollback to savepoint ${SAVEPOINT_NAME}; commit`,
     )) as unknown as pg.QueryResult[]
-    return { result: result!, position: undefined, refused: failed.error }
+    return { result: result!, position: undefined, refused: error }
   }
-  // The read failed outside a savepoint: the COMMIT never ran, and the block is aborted.
   await client.query('rollback').catch(() => {})
-  const error = failed.error
+  if (failed.step !== read) throw error // the outbox row, refused: nothing committed
+  // The read failed outside a savepoint: the COMMIT never ran.
   const refused = refusedFunction(error)
   throw new CausewayError(
     refused ? 'FUNCTION_REFUSED' : 'TRANSACTION_STATE',
@@ -194,6 +209,27 @@ export async function positionedCommit(
       `failed: ${refused ? functionRefusedError(error, 'the primary').message : error.message}`,
     { cause: error },
   )
+}
+
+/**
+ * Opens a transaction and runs a write in it, in one round trip (BEGIN, the
+ * write, one Sync): a durable mirror's autocommit write, whose outbox row then
+ * goes with the COMMIT. The transaction is open afterwards, also when the write
+ * failed (then aborted: roll it back). A parameterless text with a `;` (it may hold
+ * several statements) goes as BEGIN, then the text, through the simple protocol.
+ */
+export async function beganWrite(
+  client: pg.ClientBase,
+  sql: string,
+  values: readonly unknown[],
+): Promise<Positioned<pg.QueryResult>> {
+  if (values.length === 0 && sql.includes(';')) {
+    await client.query('begin')
+    return { result: await client.query(sql), position: undefined }
+  }
+  const { results, failed } = await pipelinedQueries(client, [BEGIN, { sql, values }])
+  if (failed) throw failed.error
+  return { result: results[1] as pg.QueryResult, position: undefined }
 }
 
 /** The write alone, then the position: the best order a statement outside any block can have. */

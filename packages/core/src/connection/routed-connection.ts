@@ -20,7 +20,7 @@ import {
 import { countRows, statementContext, traceStatement } from '../tracing/trace-statement.js'
 import { redact } from '../util/redact.js'
 import { BoundClient, ConnectFailed } from './bound-client.js'
-import { positionedCommit, positionedWrite } from './commit-position.js'
+import { beganWrite, flightCommit, positionedWrite } from './commit-position.js'
 import type { ConnectionParts } from './connection-parts.js'
 import { replayCheckedQuery } from './replay-checked-query.js'
 import { finishStatement } from './statement-accounting.js'
@@ -268,10 +268,16 @@ export class RoutedConnection {
     const mirrorLog = this.#mirrorLog?.length ? this.#mirrorLog : undefined
     this.#mirrorLog = undefined
     const mirrors = mirrorLog ? this.#parts.mirrors : undefined
-    if (mirrors?.durable) await this.#writeOutbox(node, mirrorLog!)
-    const flight: MirrorFlight | undefined = mirrors?.ordered
-      ? { ticket: mirrors.start(), commit: true }
-      : undefined
+    // The outbox row (durable mirrors) and the position read (in-memory ones) ride in the COMMIT's flight.
+    const outbox = mirrors?.durable ? await mirrors.outboxStatement(mirrorLog!) : undefined
+    const flight: MirrorFlight | undefined =
+      mirrors && (mirrors.ordered || outbox)
+        ? {
+            ticket: mirrors.ordered ? mirrors.start() : undefined,
+            commit: true,
+            ...(outbox ? { outbox } : {}),
+          }
+        : undefined
     try {
       let command: string
       try {
@@ -602,10 +608,9 @@ export class RoutedConnection {
     const mirrors = this.#parts.mirrors!
     mirrors.admit(statement)
     if (mirrors.durable) {
-      await this.begin()
       let result: pg.QueryResult
       try {
-        result = await this.execute(statement)
+        result = await this.#beginWith(statement)
       } catch (error) {
         await this.rollback().catch(() => {})
         if ((error as { code?: unknown }).code !== '25001') throw error
@@ -632,6 +637,26 @@ export class RoutedConnection {
       if (!flight.handed && flight.ticket !== undefined) mirrors.ended(flight.ticket)
     }
     if (flight.applied) await flight.applied
+    return result
+  }
+
+  /**
+   * A durable mirror's autocommit write: a transaction of its own, whose BEGIN goes
+   * in the write's flight (one round trip); `commit()` then sends the outbox row
+   * with the COMMIT (one more). The write is logged for the outbox once it ran.
+   */
+  async #beginWith(statement: Statement): Promise<pg.QueryResult> {
+    this.#assertOpen()
+    if (this.#inTransaction)
+      throw new CausewayError('TRANSACTION_STATE', 'a transaction is already open on this connection')
+    const node = await this.#parts.primaries.primary()
+    this.#onPrimary = true
+    await this.#bind(node)
+    this.#inTransaction = true
+    this.#transactionWrote = true
+    this.#mirrorLog = []
+    const result = await this.#run(node, statement, 'write', { ticket: undefined, begin: true })
+    this.#mirrorLog.push({ sql: statement.sql, parameters: statement.parameters, rows: rowsOf(result) })
     return result
   }
 
@@ -667,24 +692,10 @@ export class RoutedConnection {
   }
 
   /**
-   * Ends a transaction with its outbox row (durable mirrors), in the same
-   * transaction. In a transaction an earlier error aborted, the insert is refused
-   * (25P02) and the COMMIT that follows reports the rollback, as without mirrors.
-   */
-  async #writeOutbox(node: DbNode, log: readonly MirroredStatement[]): Promise<void> {
-    try {
-      await this.#run(node, await this.#parts.mirrors!.outboxStatement(log), 'transaction')
-    } catch (error) {
-      if ((error as { code?: unknown }).code === '25P02') return
-      await this.rollback().catch(() => {})
-      throw error
-    }
-  }
-
-  /**
    * Runs `statement` on `node`. With a `flight` whose ticket is set (in-memory
    * statement mirrors), the write, or the COMMIT, also reads its commit position
-   * in the same round trip, into `flight.position`.
+   * in the same round trip, into `flight.position`; a COMMIT's flight also carries
+   * its outbox row, and a durable autocommit write its BEGIN.
    */
   async #run(
     node: DbNode,
@@ -700,13 +711,19 @@ export class RoutedConnection {
     let failure: unknown
     // A server that refuses the position function commits without one (and in
     // acknowledgement order), rather than failing every transaction.
+    const position = flight?.ticket !== undefined && !node.refusesInsertPosition()
     const query =
-      flight?.ticket === undefined || node.refusesInsertPosition()
+      flight === undefined || !(position || flight.outbox || flight.begin)
         ? () => client.query(statement.sql, statement.parameters as unknown[])
         : () =>
-            (flight.commit
-              ? positionedCommit(client, !node.insertPositionGranted)
-              : positionedWrite(client, statement.sql, statement.parameters)
+            (flight.begin
+              ? beganWrite(client, statement.sql, statement.parameters)
+              : flight.commit
+                ? flightCommit(client, {
+                    ...(flight.outbox ? { before: flight.outbox } : {}),
+                    position: !position ? 'none' : node.insertPositionGranted ? 'read' : 'guarded',
+                  })
+                : positionedWrite(client, statement.sql, statement.parameters)
             ).then(
               (positioned) => {
                 flight.position = positioned.position
@@ -821,7 +838,6 @@ function control(node: DbNode, sql: string): Statement {
   return { sql, parameters: [], intent: node.role === 'replica' ? 'read' : 'write' }
 }
 
-/** The rows a statement changed, for a mirror to compare with its own; null when pg gives none (several statements). */
 /**
  * A write on its way to the statement mirrors: its place in commit order (the
  * ticket taken before it was sent, when some mirror replays from memory; the
@@ -832,6 +848,10 @@ interface MirrorFlight {
   readonly ticket: FlightTicket | undefined
   /** A COMMIT, rather than an autocommit write. */
   readonly commit?: boolean
+  /** A COMMIT's outbox row (durable mirrors), sent in the COMMIT's own flight. */
+  readonly outbox?: Statement
+  /** A durable mirror's autocommit write: sent with the BEGIN of its own transaction, in one flight. */
+  readonly begin?: boolean
   position?: Lsn
   /** It ran outside any transaction (it cannot run in one): mirrors run it alone too. */
   alone?: true
@@ -839,6 +859,7 @@ interface MirrorFlight {
   applied?: Promise<void> | undefined
 }
 
+/** The rows a statement changed, for a mirror to compare with its own; null when pg gives none (several statements). */
 function rowsOf(result: pg.QueryResult): number | null {
   return typeof result.rowCount === 'number' ? result.rowCount : null
 }

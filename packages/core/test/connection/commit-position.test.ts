@@ -6,7 +6,7 @@
 import { startCluster, type TestCluster } from '@causeway/testing'
 import pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { positionedCommit, positionedWrite } from '../../src/connection/commit-position.js'
+import { beganWrite, flightCommit, positionedWrite } from '../../src/connection/commit-position.js'
 import { parseLsn } from '../../src/consistency/lsn.js'
 import {
   type CountResult,
@@ -154,9 +154,11 @@ describe('pipelinedQueries', () => {
       { sql: 'select pg_sleep(5)', values: [] },
       { sql: 'insert into cp (id) values ($1)', values: [1] },
     ])
+    // Observed from now: it may reject before the terminate's own query returns.
+    const rejected = expect(flight).rejects.toThrow(/terminat/)
     await new Promise((resolve) => setTimeout(resolve, 200))
     await cluster.primary.query('select pg_terminate_backend($1)', [pid])
-    await expect(flight).rejects.toThrow(/terminat/)
+    await rejected
     expect(await count(await connect(), 'cp')).toBe(0)
   })
 })
@@ -185,7 +187,7 @@ describe('commit positions', () => {
     await a.query('update cp set big = big + 1 where id = 1')
     const waiting = positionedWrite(b, 'update cp set big = big * 2 where id = $1', [1])
     await new Promise((resolve) => setTimeout(resolve, 200))
-    const committed = await positionedCommit(a, false)
+    const committed = await flightCommit(a, { position: 'read' })
     const waited = await waiting
     expect(committed.result.command).toBe('COMMIT')
     expect(waited.position).toBeGreaterThan(committed.position!)
@@ -232,10 +234,10 @@ describe('commit positions', () => {
     const client = await connect()
     await client.query('begin')
     await client.query('select 1 / 0').catch(() => {})
-    expect((await positionedCommit(client, false)).result.command).toBe('ROLLBACK')
+    expect((await flightCommit(client, { position: 'read' })).result.command).toBe('ROLLBACK')
     await client.query('begin')
     await client.query('insert into cp_deferred values (1), (1)')
-    await expect(positionedCommit(client, true)).rejects.toMatchObject({ code: '23505' })
+    await expect(flightCommit(client, { position: 'guarded' })).rejects.toMatchObject({ code: '23505' })
     expect(client.getTransactionStatus()).toBe('I')
     expect(await count(client, 'cp_deferred')).toBe(0)
   })
@@ -250,7 +252,7 @@ describe('commit positions', () => {
 
       await client.query('begin')
       await client.query('insert into cp (id) values (2)')
-      const guarded = await positionedCommit(client, true)
+      const guarded = await flightCommit(client, { position: 'guarded' })
       expect(guarded).toMatchObject({
         result: { command: 'COMMIT' },
         position: undefined,
@@ -260,7 +262,7 @@ describe('commit positions', () => {
 
       await client.query('begin')
       await client.query('insert into cp (id) values (3)')
-      const error = await positionedCommit(client, false).catch((e: unknown) => e)
+      const error = await flightCommit(client, { position: 'read' }).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(CausewayError)
       expect(error).toMatchObject({ code: 'FUNCTION_REFUSED', message: /rolled back, not committed/ })
       expect(client.getTransactionStatus()).toBe('I')
@@ -268,5 +270,43 @@ describe('commit positions', () => {
     } finally {
       await cluster.primary.query('grant execute on function pg_current_wal_insert_lsn() to public')
     }
+  })
+
+  it("a durable mirror's flights: BEGIN with the write, then the outbox row with the COMMIT", async () => {
+    const client = await connect()
+    const began = await beganWrite(client, 'insert into cp (id) values ($1) returning id', [1])
+    expect(began.result.rows).toEqual([{ id: 1 }])
+    expect(client.getTransactionStatus()).toBe('T')
+    const committed = await flightCommit(client, {
+      before: { sql: 'insert into cp_deferred values ($1)', parameters: [1] },
+      position: 'read',
+    })
+    expect(committed.result.command).toBe('COMMIT')
+    expect(committed.position).toBeDefined()
+    expect(await count(client, 'cp')).toBe(1)
+    expect(await count(client, 'cp_deferred')).toBe(1)
+  })
+
+  it('a write that fails in its BEGIN flight leaves the block aborted; a refused outbox row rolls everything back', async () => {
+    const client = await connect()
+    await client.query('insert into cp (id) values (1)')
+    await expect(beganWrite(client, 'insert into cp (id) values ($1)', [1])).rejects.toMatchObject({
+      code: '23505',
+    })
+    expect(client.getTransactionStatus()).toBe('E')
+    await client.query('rollback')
+    await beganWrite(client, 'insert into cp (id) values ($1)', [2])
+    await expect(
+      flightCommit(client, {
+        before: { sql: 'insert into cp_missing values ($1)', parameters: [1] },
+        position: 'none',
+      }),
+    ).rejects.toMatchObject({ code: '42P01' })
+    expect(client.getTransactionStatus()).toBe('I')
+    expect((await client.query('select id from cp order by id')).rows).toEqual([{ id: 1 }])
+    // Several statements in one parameterless text: BEGIN, then the text, as the simple protocol allows.
+    await beganWrite(client, 'insert into cp (id) values (3); insert into cp (id) values (4)', [])
+    expect((await flightCommit(client, { position: 'guarded' })).result.command).toBe('COMMIT')
+    expect(await count(client, 'cp')).toBe(3)
   })
 })
