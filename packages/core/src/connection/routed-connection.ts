@@ -272,11 +272,7 @@ export class RoutedConnection {
     const outbox = mirrors?.durable ? await mirrors.outboxStatement(mirrorLog!) : undefined
     const flight: MirrorFlight | undefined =
       mirrors && (mirrors.ordered || outbox)
-        ? {
-            ticket: mirrors.ordered ? mirrors.start() : undefined,
-            commit: true,
-            ...(outbox ? { outbox } : {}),
-          }
+        ? { ordered: mirrors.ordered, commit: true, ...(outbox ? { outbox } : {}) }
         : undefined
     try {
       let command: string
@@ -625,7 +621,7 @@ export class RoutedConnection {
       await this.commit()
       return result
     }
-    const flight: MirrorFlight = { ticket: mirrors.ordered ? mirrors.start() : undefined }
+    const flight: MirrorFlight = { ordered: mirrors.ordered }
     let result: pg.QueryResult
     try {
       result = await this.#executeOnPrimary(statement, context, undefined, undefined, flight)
@@ -655,7 +651,7 @@ export class RoutedConnection {
     this.#inTransaction = true
     this.#transactionWrote = true
     this.#mirrorLog = []
-    const result = await this.#run(node, statement, 'write', { ticket: undefined, begin: true })
+    const result = await this.#run(node, statement, 'write', { ordered: false, begin: true })
     this.#mirrorLog.push({ sql: statement.sql, parameters: statement.parameters, rows: rowsOf(result) })
     return result
   }
@@ -692,8 +688,8 @@ export class RoutedConnection {
   }
 
   /**
-   * Runs `statement` on `node`. With a `flight` whose ticket is set (in-memory
-   * statement mirrors), the write, or the COMMIT, also reads its commit position
+   * Runs `statement` on `node`. With an ordered `flight` (in-memory statement
+   * mirrors), the write, or the COMMIT, takes its commit-order ticket and reads its commit position
    * in the same round trip, into `flight.position`; a COMMIT's flight also carries
    * its outbox row, and a durable autocommit write its BEGIN.
    */
@@ -709,9 +705,12 @@ export class RoutedConnection {
     this.#running = statement
     const started = performance.now()
     let failure: unknown
+    // In flight for the commit order from here, when it is sent: a wait for a
+    // pooled connection above holds back no other write's replay.
+    if (flight?.ordered && flight.ticket === undefined) flight.ticket = this.#parts.mirrors!.start()
     // A server that refuses the position function commits without one (and in
     // acknowledgement order), rather than failing every transaction.
-    const position = flight?.ticket !== undefined && !node.refusesInsertPosition()
+    const position = flight?.ordered === true && !node.refusesInsertPosition()
     const query =
       flight === undefined || !(position || flight.outbox || flight.begin)
         ? () => client.query(statement.sql, statement.parameters as unknown[])
@@ -845,7 +844,10 @@ function control(node: DbNode, sql: string): Statement {
  * mirror's wait for it.
  */
 interface MirrorFlight {
-  readonly ticket: FlightTicket | undefined
+  /** Whether it takes a place in commit order (some mirror replays from memory). */
+  readonly ordered: boolean
+  /** Its place, taken just before it is sent. */
+  ticket?: FlightTicket
   /** A COMMIT, rather than an autocommit write. */
   readonly commit?: boolean
   /** A COMMIT's outbox row (durable mirrors), sent in the COMMIT's own flight. */
