@@ -18,7 +18,7 @@ import {
 import Cursor from 'pg-cursor'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AppProcess } from './support/app-process.js'
-import { startDelayProxy } from './support/delay-proxy.js'
+import { CUT, startDelayProxy } from './support/delay-proxy.js'
 import { loginOf, titled } from './support/proxies.js'
 import { eventually, sleep } from './support/wait.js'
 
@@ -213,6 +213,33 @@ describe('statement mirrors, in memory', () => {
     // Acknowledgement order would give 1 * 2 + 1 = 3.
     expect(await mirrorNode().query('select v from m_order')).toEqual([{ v: 4 }])
     expect(mirrorStatus(c)).toMatchObject({ state: 'in-sync', heldForOrder: 0, failed: 0, notApplied: 0 })
+  })
+
+  it("a replay whose COMMIT's answer is lost is neither applied twice nor lost, though the queue grew meanwhile", async () => {
+    await createOnBoth('create table m_once (v int not null)')
+    let cuts = 0
+    // The mirror's answer to the first replay COMMIT (with its progress row) never arrives.
+    await using proxy = await startDelayProxy(mirrorNode().url, (sent) => {
+      const text = sent.toString('latin1')
+      if (cuts > 0 || !text.includes('causeway_mirror.progress') || !/commit/i.test(text)) return 0
+      cuts++
+      return CUT
+    })
+    const c = createCluster({
+      primary: { connectionString: source.primary.url, name: source.primary.name },
+      mirrors: [{ url: proxy.url, name: 'mirror', gatherMillis: 0 }],
+    })
+    open.push(c)
+    await c.ready()
+    for (let v = 1; v <= 40; v++) await run(c, 'insert into m_once values ($1)', [v])
+    await drained(c)
+    expect(cuts).toBe(1)
+    // No key on the table: a row applied twice would show as a second copy.
+    expect(
+      await mirrorNode().query('select count(*)::int as n, count(distinct v)::int as d from m_once'),
+    ).toEqual([{ n: 40, d: 40 }])
+    expect(mirrorStatus(c)).toMatchObject({ state: 'in-sync', notApplied: 0 })
+    expect(mirrorStatus(c).failed).toBeGreaterThan(0)
   })
 
   it('mirrors several statements in one text, VACUUM, a streamed write stopped early, and no aborted transaction', async () => {

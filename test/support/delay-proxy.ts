@@ -6,6 +6,9 @@ export interface ProxiedConnection {
   marked: boolean
 }
 
+/** What a {@link startDelayProxy} rule returns to cut the connection at the server's answer. */
+export const CUT = -1
+
 /** A running {@link startDelayProxy}. */
 export interface DelayProxy extends AsyncDisposable {
   /** `url` with its host and port replaced by the proxy's. */
@@ -17,8 +20,10 @@ export interface DelayProxy extends AsyncDisposable {
  * A TCP proxy in front of the server of `url` that can hold back a server's
  * answer on one connection: `rule` sees every chunk the client sends and returns
  * how many milliseconds to delay the server's next chunk on that connection (0:
- * none). Later chunks keep their order behind a delayed one. For a race that
- * needs one reply to arrive late (no `tc netem` on these machines).
+ * none), or `CUT`: the chunk reaches the server, and the connection is cut when
+ * the server answers, its answer dropped (a network lost right after a COMMIT was
+ * sent). Later chunks keep their order behind a delayed one. For races that need
+ * one reply late or lost (no `tc netem` on these machines).
  */
 export async function startDelayProxy(
   url: string,
@@ -34,12 +39,16 @@ export async function startDelayProxy(
     let toClient = Promise.resolve()
     client.on('data', (chunk) => {
       const delay = rule(chunk, connection)
-      if (delay > 0) delayNext = delay
+      if (delay > 0 || delay === CUT) delayNext = delay
       upstream.write(chunk)
     })
     upstream.on('data', (chunk) => {
       const delay = delayNext
       delayNext = 0
+      if (delay === CUT) {
+        end()
+        return
+      }
       toClient = toClient
         .then(() => (delay > 0 ? new Promise<void>((resolve) => setTimeout(resolve, delay)) : undefined))
         .then(() => {

@@ -147,34 +147,46 @@ export class ReplayQueue {
     let attempt = 0
     try {
       while (!this.#closed && health.state !== 'out-of-sync') {
-        const batch = this.#batch()
-        if (batch.length === 0) break
-        const last = batch[batch.length - 1]!
-        const statements = batch.length === 1 ? last.statements : batch.flatMap((item) => item.statements)
+        if (this.#items.length === 0) break
+        let batch: Item[] = []
         try {
           const client = await this.#connect()
-          if (this.#unsure !== last.seq || !(await this.#appliedAlready(client, last.seq))) {
-            const progress = `insert into ${OUTBOX_SCHEMA}.progress (mirror, last_id) values ('${this.#key}', ${last.seq})
-                on conflict (mirror) do update set last_id = excluded.last_id`
-            if (statements.length === 1 && statements[0]!.alone) {
-              // Outside a transaction, as on the primary; recorded once it ran.
-              this.#unsure = last.seq
-              await applyAlone(client, statements[0]!)
-              await client.query(progress)
-            } else {
-              await applyTransaction(client, statements, { commit: `${progress}; commit` })
+          const unsure = this.#unsure
+          if (unsure !== undefined) {
+            // The last replay's COMMIT went unanswered: its progress row says whether it
+            // applied (the queue may have grown since, so its batch is found by number).
+            const applied = await this.#appliedAlready(client, unsure)
+            this.#unsure = undefined
+            if (applied) {
+              if (this.#closed) return
+              this.#completed(this.#items.findIndex((item) => item.seq > unsure))
+              continue
             }
           }
-          this.#unsure = undefined
+          batch = this.#batch()
+          const last = batch[batch.length - 1]!
+          const statements = batch.length === 1 ? last.statements : batch.flatMap((item) => item.statements)
+          const progress = `insert into ${OUTBOX_SCHEMA}.progress (mirror, last_id) values ('${this.#key}', ${last.seq})
+                on conflict (mirror) do update set last_id = excluded.last_id`
+          if (statements.length === 1 && statements[0]!.alone) {
+            // Outside a transaction, as on the primary; recorded once it ran.
+            this.#unsure = last.seq
+            await applyAlone(client, statements[0]!)
+            await client.query(progress)
+            this.#unsure = undefined
+          } else {
+            await applyTransaction(client, statements, { commit: `${progress}; commit` })
+          }
         } catch (error) {
           if (this.#closed) return
           const failure =
             error instanceof ApplyFailure ? error : new ApplyFailure('retry', undefined, { cause: error })
+          const last = batch[batch.length - 1]
           // Kept only after a clean rollback: a lost or unknown connection is replaced.
           if (failure.kind !== 'divergence') this.#dropClient(failure)
-          if (failure.kind === 'commit-unknown') this.#unsure = last.seq
-          else if (this.#unsure === last.seq) this.#unsure = undefined
-          if (failure.kind === 'retry' || failure.kind === 'commit-unknown') {
+          if (failure.kind === 'commit-unknown' && last) this.#unsure = last.seq
+          else if (failure.kind !== 'retry') this.#unsure = undefined
+          if (failure.kind === 'retry' || failure.kind === 'commit-unknown' || !last) {
             health.retrying(failure)
             await this.#backoff.sleep(Backoff.delay(attempt++))
             continue
@@ -202,17 +214,7 @@ export class ReplayQueue {
         // Closed, or out of sync, while it applied: the queue was emptied meanwhile.
         if (this.#closed || this.#items[0] !== batch[0]) return
         attempt = 0
-        this.#items.splice(0, batch.length)
-        this.#narrow = Math.max(0, this.#narrow - batch.length)
-        for (const item of batch) {
-          this.#statements -= item.statements.length
-          this.#bytes -= item.bytes
-          health.applied += item.statements.length
-          if (item.done) {
-            this.#waiting--
-            item.done.resolve()
-          }
-        }
+        this.#completed(batch.length)
         // A short queue with no write waiting gathers more before the next replay.
         const left = this.#items.length
         const gathers = this.#bounds.gatherMillis > 0 && this.#waiting === 0 && this.#narrow === 0
@@ -224,6 +226,21 @@ export class ReplayQueue {
       if (this.#items.length === 0) health.caughtUp()
     } finally {
       this.#running = false
+    }
+  }
+
+  /** The first `count` items (every item when -1) applied: off the queue, counted, their waiters told. */
+  #completed(count: number): void {
+    const done = this.#items.splice(0, count < 0 ? this.#items.length : count)
+    this.#narrow = Math.max(0, this.#narrow - done.length)
+    for (const item of done) {
+      this.#statements -= item.statements.length
+      this.#bytes -= item.bytes
+      this.#health.applied += item.statements.length
+      if (item.done) {
+        this.#waiting--
+        item.done.resolve()
+      }
     }
   }
 
