@@ -1,9 +1,16 @@
 /**
+ * The labels of every `statement_mirror_*` series: the mirror's configured name
+ * (its host and port when unnamed, never its URL), `mode` (`async`, `sync`) and
+ * `durable` (`true`, `false`).
+ */
+const MIRROR_LABELS = ['mirror', 'mode', 'durable'] as const
+
+/**
  * Every metric the adapter exports, by its name without the prefix (`causeway_`
  * by default), with its type and the labels it carries besides `cluster` (which
  * every metric gets when the registration has a `name`). None of these labels
- * can hold statement text: their values are node names from the config, roles,
- * intents and fixed reason words.
+ * can hold statement text or a connection string: their values are node and
+ * mirror names from the config, roles, intents and fixed words.
  */
 export const METRICS = {
   statements_total: {
@@ -90,6 +97,61 @@ export const METRICS = {
     type: 'gauge',
     help: "Always 1: the cluster's system identifier and failover mode as labels.",
     labels: ['system_id', 'failover'],
+  },
+  statement_mirror_state: {
+    type: 'gauge',
+    help: 'Whether a statement mirror is in a state (1) or not (0), one series per state: in-sync, catching-up (a backlog retried after an outage), out-of-sync (stopped: needs a fresh copy).',
+    labels: [...MIRROR_LABELS, 'state'],
+  },
+  statement_mirror_backlog_statements: {
+    type: 'gauge',
+    help: 'Statements committed on the primary and not yet applied on a statement mirror (durable: outbox transactions).',
+    labels: MIRROR_LABELS,
+  },
+  statement_mirror_backlog_bytes: {
+    type: 'gauge',
+    help: "The size of a statement mirror's backlog, in bytes.",
+    labels: MIRROR_LABELS,
+  },
+  statement_mirror_held_for_order: {
+    type: 'gauge',
+    help: 'In-memory statement mirrors: acknowledged writes held back until writes sent before them end, to be replayed in commit order.',
+    labels: MIRROR_LABELS,
+  },
+  statement_mirror_lag_seconds: {
+    type: 'gauge',
+    help: 'How long the oldest write a statement mirror has not applied has waited since the primary committed it, in seconds (0 when none waits).',
+    labels: MIRROR_LABELS,
+  },
+  statement_mirror_applied_total: {
+    type: 'counter',
+    help: 'Statements applied on a statement mirror.',
+    labels: MIRROR_LABELS,
+  },
+  statement_mirror_failed_total: {
+    type: 'counter',
+    help: 'Replays on a statement mirror that did not apply (each retry counts).',
+    labels: MIRROR_LABELS,
+  },
+  statement_mirror_not_applied_total: {
+    type: 'counter',
+    help: 'Statements a statement mirror will never apply: dropped at a backlog overflow, or after it went out of sync.',
+    labels: MIRROR_LABELS,
+  },
+  statement_mirror_nondeterministic_total: {
+    type: 'counter',
+    help: 'Mirrored statements that call volatile functions (or DEFAULT), so may give the mirror other values.',
+    labels: MIRROR_LABELS,
+  },
+  statement_mirror_sampled_reads_total: {
+    type: 'counter',
+    help: 'Reads also sent to a statement mirror (reads.sample) that succeeded there; their results are dropped.',
+    labels: MIRROR_LABELS,
+  },
+  statement_mirror_sampled_read_errors_total: {
+    type: 'counter',
+    help: 'Reads also sent to a statement mirror (reads.sample) that failed there.',
+    labels: MIRROR_LABELS,
   },
 } as const satisfies Record<string, MetricDefinition>
 

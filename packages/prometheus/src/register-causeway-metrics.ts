@@ -32,7 +32,11 @@ const sets = new WeakMap<Registry, Map<string, MetricSet>>()
  * retries, misclassified writes, stale tokens, mirroring waits and timeouts,
  * unproven reads and failovers; and gauges read from `cluster.status()` at each
  * scrape (node up, replica lag in bytes and seconds, in flight, epoch, timeline,
- * info). No label ever holds statement text, and no timer is started.
+ * info). Each statement mirror of `status().mirrors` adds `statement_mirror_*`
+ * series labelled by `mirror`, `mode` and `durable`: state, backlog, held-for-order
+ * and lag gauges, and applied, failed, not-applied, nondeterministic and
+ * sampled-read counters. No label ever holds statement text or a connection
+ * string, and no timer is started.
  *
  * @example
  * ```ts

@@ -2,12 +2,13 @@ import type { ClusterStatus, FallbackReason } from '@causeway/core'
 import type { ClusterSource } from './cluster-source.js'
 import { infoLabels, millisToSeconds, nodeUp } from './labels.js'
 import type { MetricName } from './metric-names.js'
+import { MIRROR_READERS } from './mirror-series.js'
 
 /** One series' labels (without `cluster`) and its value. */
 export type Sample = readonly [labels: Record<string, string>, value: number]
 
 /** Reads one metric's samples from a registered cluster and its status at scrape time. */
-type Reader = (source: ClusterSource, status: ClusterStatus) => Iterable<Sample>
+export type Reader = (source: ClusterSource, status: ClusterStatus) => Iterable<Sample>
 
 const FALLBACK_REASONS: readonly FallbackReason[] = [
   'no-replica',
@@ -54,4 +55,5 @@ export const READERS: Readonly<Record<MetricName, Reader>> = {
   epoch: (_, status) => single(status.epoch),
   timeline: (_, status) => single(status.timeline),
   info: (_, status) => [[infoLabels(status), 1]],
+  ...MIRROR_READERS,
 }

@@ -6,7 +6,8 @@ interface Target {
   readonly expr: string
 }
 interface Dashboard {
-  readonly panels: readonly { readonly title: string; readonly targets: readonly Target[] }[]
+  // A row panel (a section header) has no targets.
+  readonly panels: readonly { readonly title: string; readonly targets?: readonly Target[] }[]
   readonly templating: { readonly list: readonly { readonly definition?: string }[] }
 }
 
@@ -72,7 +73,7 @@ const exported = new Map(Object.entries(METRICS).map(([name, def]) => [`causeway
 
 const expressions = [
   ...dashboard.panels.flatMap((panel) =>
-    panel.targets.map((target) => ({ where: panel.title, expr: target.expr })),
+    (panel.targets ?? []).map((target) => ({ where: panel.title, expr: target.expr })),
   ),
   ...dashboard.templating.list.flatMap((variable) =>
     variable.definition ? [{ where: 'templating', expr: variable.definition }] : [],
@@ -113,6 +114,13 @@ describe('the Grafana dashboard', () => {
       'node_up',
       'in_flight',
       'failovers_total',
+      'statement_mirror_state',
+      'statement_mirror_backlog_statements',
+      'statement_mirror_backlog_bytes',
+      'statement_mirror_held_for_order',
+      'statement_mirror_lag_seconds',
+      'statement_mirror_applied_total',
+      'statement_mirror_failed_total',
     ]
     for (const metric of wanted) expect(used).toContain(`causeway_${metric}`)
   })

@@ -1,6 +1,14 @@
-import type { ClusterStatus } from '@causeway/core'
+import type { ClusterStatus, MirrorStatus } from '@causeway/core'
 import { describe, expect, it } from 'vitest'
-import { infoLabels, millisToSeconds, nodeUp, statementLabels } from '../src/labels.js'
+import {
+  infoLabels,
+  MIRROR_STATES,
+  millisToSeconds,
+  mirrorInState,
+  mirrorLabels,
+  nodeUp,
+  statementLabels,
+} from '../src/labels.js'
 import { METRICS } from '../src/metric-names.js'
 import { parseExposition } from './support/exposition.js'
 
@@ -44,12 +52,43 @@ describe('label mapping', () => {
     expect(millisToSeconds(1500)).toBe(1.5)
   })
 
+  it('labels a mirror by name, mode and durability only: never its last error, and 1 for its state alone', () => {
+    const mirror = {
+      name: 'pg19',
+      mode: 'sync',
+      durable: false,
+      state: 'catching-up',
+      lastError: "connect ECONNREFUSED for insert into users values ('alice@example.com')",
+    } as MirrorStatus
+    expect(mirrorLabels(mirror)).toEqual({ mirror: 'pg19', mode: 'sync', durable: 'false' })
+    expect(mirrorLabels({ ...mirror, mode: 'async', durable: true })).toEqual({
+      mirror: 'pg19',
+      mode: 'async',
+      durable: 'true',
+    })
+    expect(MIRROR_STATES).toEqual(['in-sync', 'catching-up', 'out-of-sync'])
+    expect(MIRROR_STATES.map((state) => mirrorInState(mirror, state))).toEqual([0, 1, 0])
+  })
+
   it('declares only bounded labels: no statement, query, sql or error label on any metric', () => {
     for (const [name, definition] of Object.entries(METRICS)) {
       for (const label of definition.labels)
-        expect(['node', 'role', 'intent', 'outcome', 'reason', 'system_id', 'failover'], name).toContain(
-          label,
-        )
+        expect(
+          [
+            'node',
+            'role',
+            'intent',
+            'outcome',
+            'reason',
+            'system_id',
+            'failover',
+            'mirror',
+            'mode',
+            'durable',
+            'state',
+          ],
+          name,
+        ).toContain(label)
     }
   })
 })
