@@ -1,6 +1,7 @@
 import type { Command } from './args/command.js'
 import { parseCommand } from './args/parse-command.js'
 import { CliError } from './cli-error.js'
+import { mirrorCheckCommand } from './commands/mirror-check-command.js'
 import { routeCommand } from './commands/route-command.js'
 import { statusCommand } from './commands/status-command.js'
 import { watchCommand } from './commands/watch-command.js'
@@ -28,7 +29,10 @@ export interface RunOptions {
 export async function run(argv: readonly string[], options: RunOptions): Promise<ExitCode> {
   // Every argument and environment URL counts as a possible secret, before parsing:
   // even a usage error must not print a password.
-  const terminal = new Terminal(options.streams, new Redactor([...argv, ...envUrls(options.env)]))
+  const terminal = new Terminal(
+    options.streams,
+    new Redactor([...argv.flatMap(flagValues), ...envUrls(options.env)]),
+  )
   let command: Command
   try {
     command = parseCommand(argv, options.env)
@@ -46,6 +50,8 @@ export async function run(argv: readonly string[], options: RunOptions): Promise
         return await watchCommand(command, terminal, options.stop)
       case 'route':
         return await routeCommand(command, terminal)
+      case 'mirror-check':
+        return await mirrorCheckCommand(command, terminal)
     }
   } catch (error) {
     return fail(terminal, error)
@@ -58,6 +64,12 @@ function fail(terminal: Terminal, error: unknown): ExitCode {
   terminal.err(`causeway: ${message.replace(/\s+$/, '')}\n`)
   if (exitCode === EXIT.usage) terminal.err(`Run 'causeway --help' for usage.\n`)
   return exitCode
+}
+
+/** An argument, and for `--mirror=postgres://…` also the URL after its flag. */
+function flagValues(arg: string): string[] {
+  const equals = arg.indexOf('=')
+  return arg.startsWith('--') && equals > 0 ? [arg, arg.slice(equals + 1)] : [arg]
 }
 
 function envUrls(env: NodeJS.ProcessEnv): string[] {

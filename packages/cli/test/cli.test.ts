@@ -242,6 +242,200 @@ describe('causeway watch', () => {
   })
 })
 
+describe('causeway mirror-check', () => {
+  // An independent server as the mirror, logged into as a role of its own, so that
+  // its password differs from the cluster's.
+  let mirror: TestCluster
+  let mirrorName: string
+  const mirrorPassword = 'mirror-s3cret-7781'
+  const mirrorUrl = () => `postgres://cli_mirror:${mirrorPassword}@127.0.0.1:${mirror.primary.port}/postgres`
+
+  /** Runs the same statements on the primary and on the mirror. */
+  async function onBoth(...statements: string[]): Promise<void> {
+    for (const sql of statements) {
+      await cluster.primary.query(sql)
+      await mirror.primary.query(sql)
+    }
+  }
+
+  beforeAll(async () => {
+    mirror = await startCluster({ replicas: 0, fromEnv: false })
+    mirrorName = `127.0.0.1:${mirror.primary.port}`
+    await mirror.primary.query(`create role cli_mirror login superuser password '${mirrorPassword}'`)
+    await onBoth(
+      'create table cli_users (id int primary key, name text)',
+      "insert into cli_users values (1, 'ada'), (2, 'grace'), (3, 'barbara')",
+      'create table cli_orders (id int primary key, total numeric)',
+      'insert into cli_orders values (1, 9.50), (2, 12.00)',
+    )
+  })
+
+  afterAll(async () => {
+    await cluster?.primary.query('drop table if exists cli_users, cli_orders')
+    await mirror?.close()
+  })
+
+  function mirrorCheck(...extra: string[]): Promise<Run> {
+    return runCli(['mirror-check', cluster.primary.url, ...replicaArgs(), '--mirror', mirrorUrl(), ...extra])
+  }
+
+  /** The table rows of the text output, split into cells: TABLE, PRIMARY ROWS, MIRROR ROWS, EQUAL, NOTE. */
+  function rowsOf(run: Run): string[][] {
+    return run.stdout
+      .trimEnd()
+      .split('\n')
+      .slice(1, -1)
+      .map((line) => line.split(/\s{2,}/))
+  }
+
+  function expectNoSecret(run: Run): void {
+    expectNoPassword(run)
+    expectNoPassword(run, mirrorPassword)
+  }
+
+  it('equal tables: exit 0, a row per table and a summary line', async () => {
+    const run = await mirrorCheck('--tables', 'cli_users,cli_orders')
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    const lines = run.stdout.trimEnd().split('\n')
+    expect(lines[0]).toMatch(/^TABLE\s+PRIMARY ROWS\s+MIRROR ROWS\s+EQUAL\s+NOTE$/)
+    expect(rowsOf(run)).toEqual([
+      ['cli_users', '3', '3', 'yes'],
+      ['cli_orders', '2', '2', 'yes'],
+    ])
+    expect(lines.at(-1)).toBe(
+      `Mirror ${mirrorName} matches primary ${primaryName}: 2 tables, every one equal`,
+    )
+    expectNoSecret(run)
+  })
+
+  it('a row changed only on the mirror: exit 3, the table marked not equal', async () => {
+    await onBoth(
+      'create table cli_drift (id int primary key, v text)',
+      "insert into cli_drift values (1, 'a')",
+    )
+    try {
+      await mirror.primary.query("update cli_drift set v = 'b' where id = 1")
+      const run = await mirrorCheck('--tables', 'cli_users,cli_drift')
+      expect(run.stderr).toBe('')
+      expect(run.code).toBe(3)
+      expect(rowsOf(run)).toEqual([
+        ['cli_users', '3', '3', 'yes'],
+        ['cli_drift', '1', '1', 'no', 'same row count, other contents'],
+      ])
+      expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(
+        `Mirror ${mirrorName} differs from primary ${primaryName}: 1 of 2 tables not equal (cli_drift)`,
+      )
+      expectNoSecret(run)
+    } finally {
+      await onBoth('drop table cli_drift')
+    }
+  })
+
+  it('without --tables, every table of the primary: one missing on the mirror is not equal', async () => {
+    await cluster.primary.query('create table cli_primary_only (id int)')
+    try {
+      const run = await mirrorCheck()
+      expect(run.code).toBe(3)
+      const rows = rowsOf(run)
+      expect(rows).toContainEqual(['cli_users', '3', '3', 'yes'])
+      expect(rows).toContainEqual(['cli_orders', '2', '2', 'yes'])
+      // Named as the primary's server names it (visible on the search_path: unqualified).
+      expect(rows).toContainEqual(['cli_primary_only', '0', '-', 'no', 'no table public.cli_primary_only'])
+      expectNoSecret(run)
+    } finally {
+      await cluster.primary.query('drop table cli_primary_only')
+    }
+  })
+
+  it('--json prints the comparison, every table with every key', async () => {
+    const run = await mirrorCheck('--tables', 'cli_users,cli_orders', '--json')
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(0)
+    const report = JSON.parse(run.stdout)
+    expect(report).toMatchObject({ primary: primaryName, mirror: mirrorName, equal: true })
+    expect(report.tables).toEqual([
+      {
+        table: 'cli_users',
+        primaryRows: 3,
+        mirrorRows: 3,
+        primaryMd5: expect.stringMatching(/^[0-9a-f]{32}$/),
+        mirrorMd5: expect.stringMatching(/^[0-9a-f]{32}$/),
+        equal: true,
+        error: null,
+      },
+      {
+        table: 'cli_orders',
+        primaryRows: 2,
+        mirrorRows: 2,
+        primaryMd5: expect.stringMatching(/^[0-9a-f]{32}$/),
+        mirrorMd5: expect.stringMatching(/^[0-9a-f]{32}$/),
+        equal: true,
+        error: null,
+      },
+    ])
+    for (const table of report.tables) expect(table.mirrorMd5).toBe(table.primaryMd5)
+    expectNoSecret(run)
+  })
+
+  it("never prints the mirror's password: not as --mirror=<url>, not when the mirror refuses it", async () => {
+    const equalsForm = await runCli([
+      'mirror-check',
+      cluster.primary.url,
+      `--mirror=${mirrorUrl()}`,
+      '--tables',
+      'cli_users',
+    ])
+    expect(equalsForm.code).toBe(0)
+    expect(equalsForm.stdout).toContain(`Mirror ${mirrorName} matches`)
+    expectNoSecret(equalsForm)
+
+    const wrong = 'wrong-mirror-pw-99'
+    const refused = await runCli([
+      'mirror-check',
+      cluster.primary.url,
+      '--mirror',
+      `postgres://cli_mirror:${wrong}@127.0.0.1:${mirror.primary.port}/postgres`,
+    ])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain(`causeway: mirror ${mirrorName} is unreachable`)
+    expect(refused.stderr).toContain('password authentication failed')
+    expectNoPassword(refused, wrong)
+    expectNoSecret(refused)
+  })
+
+  it('exits 1 when the mirror is unreachable, naming it by host:port', async () => {
+    const run = await runCli([
+      'mirror-check',
+      cluster.primary.url,
+      '--mirror',
+      `postgres://cli_mirror:${mirrorPassword}@127.0.0.1:1/postgres`,
+    ])
+    expect(run.code).toBe(1)
+    expect(run.stdout).toBe('')
+    expect(run.stderr).toContain('causeway: mirror 127.0.0.1:1 is unreachable')
+    expectNoSecret(run)
+  })
+
+  it('a missing or malformed --mirror is a usage error naming the flag', async () => {
+    const missing = await runCli(['mirror-check', cluster.primary.url, '--tables', 'cli_users'])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('mirror-check needs --mirror <postgres-url>')
+    expect(missing.stderr).toContain("Run 'causeway --help'")
+    expectNoSecret(missing)
+
+    const malformed = await runCli([
+      'mirror-check',
+      cluster.primary.url,
+      '--mirror',
+      `mysql://cli_mirror:${mirrorPassword}@127.0.0.1:${mirror.primary.port}/db`,
+    ])
+    expect(malformed.code).toBe(2)
+    expect(malformed.stderr).toContain('--mirror must be a postgres:// URL')
+    expectNoSecret(malformed)
+  })
+})
+
 describe('usage errors', () => {
   it('an unknown flag exits 2 with the usage hint', async () => {
     const run = await runCli(['status', cluster.primary.url, '--frobnicate'])
@@ -262,7 +456,8 @@ describe('usage errors', () => {
     const run = await runCli(['--help'])
     expect(run.code).toBe(0)
     expect(run.stdout).toContain(
-      'Exit codes: 0 done, 1 primary unreachable or another failure, 2 usage error.',
+      'Exit codes: 0 done, 1 primary (or mirror) unreachable or another failure, 2 usage error,\n' +
+        '3 mirror-check found a table that differs.',
     )
   })
 })

@@ -47,6 +47,24 @@ describe('parseCommand', () => {
     })
   })
 
+  it('mirror-check with --mirror (named host:port), --tables and --json', () => {
+    const M = 'postgres://app:pw1234@db9/app'
+    expect(
+      parseCommand(['mirror-check', P, '-r', R1, '--mirror', M, '--tables', 'users, app.orders,'], {}),
+    ).toEqual({
+      kind: 'mirror-check',
+      targets: { primary: P, replicas: [R1] },
+      mirror: { url: M, name: 'db9:5432' },
+      tables: ['users', 'app.orders'],
+      json: false,
+    })
+    expect(parseCommand(['mirror-check', P, `--mirror=${M}`, '--json'], {})).toMatchObject({
+      mirror: { url: M },
+      tables: undefined,
+      json: true,
+    })
+  })
+
   it('takes URLs from CAUSEWAY_PRIMARY_URL and CAUSEWAY_REPLICA_URLS; arguments win', () => {
     const env = { CAUSEWAY_PRIMARY_URL: P, CAUSEWAY_REPLICA_URLS: `${R1}, ${R2}` }
     expect(parseCommand(['status'], env)).toMatchObject({ targets: { primary: P, replicas: [R1, R2] } })
@@ -75,8 +93,19 @@ describe('parseCommand', () => {
     [['watch', P, '--interval', 'soon']],
     [['route']],
     [['route', 'select 1', '--replica', R1]],
+    [['mirror-check', P]],
+    [['mirror-check', P, '--mirror']],
+    [['mirror-check', P, '--mirror', 'db9']],
+    [['mirror-check', P, '--mirror', 'host=db9 password=pw1234']],
+    [['mirror-check', P, '--mirror', R1, '--tables', ' , ']],
+    [['mirror-check', '--mirror', R1]],
   ])('%j is a usage error, exit code 2', (argv) => {
     expect(usageErrorOf(argv).exitCode).toBe(EXIT.usage)
+  })
+
+  it('a missing or bad --mirror names the flag', () => {
+    expect(usageErrorOf(['mirror-check', P]).message).toContain('--mirror')
+    expect(usageErrorOf(['mirror-check', P, '--mirror', 'db9']).message).toContain('--mirror')
   })
 
   it('never puts a password of a URL argument in a usage error of its own making', () => {
@@ -84,6 +113,9 @@ describe('parseCommand', () => {
       ['status', P, R1],
       ['status', P, '--bogus', R1],
       ['route', 'select 1', P, R1],
+      ['mirror-check', P],
+      ['mirror-check', P, '--mirror', 'mysql://app:pw1234@db9/app'],
+      ['mirror-check', P, '--mirror=host=db9 password=pw1234'],
     ]) {
       expect(usageErrorOf(argv).message).not.toContain('pw1234')
     }

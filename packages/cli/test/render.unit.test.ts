@@ -1,6 +1,8 @@
 import type { ClusterStatus, NodeStatus } from '@causeway/core'
 import { describe, expect, it } from 'vitest'
+import { toJson } from '../src/output/to-json.js'
 import { LagHistory } from '../src/render/lag-history.js'
+import { mirrorCheckReport, renderMirrorCheck } from '../src/render/mirror-comparison.js'
 import { redraw, rowCount } from '../src/render/redraw.js'
 import { answerRoute, renderRouteAnswer } from '../src/render/route-answer.js'
 import { sparkline } from '../src/render/sparkline.js'
@@ -191,6 +193,68 @@ describe('answerRoute', () => {
       target: 'primary',
       nodes: ['pg1'],
       fallback: 'all-replicas-lagging',
+    })
+  })
+})
+
+describe('renderMirrorCheck', () => {
+  const same = { primaryMd5: 'a', mirrorMd5: 'a', equal: true }
+  const users = { table: 'users', primaryRows: 3, mirrorRows: 3, ...same }
+
+  it('a row per table and a line saying the mirror matches', () => {
+    const report = mirrorCheckReport('pg1', { mirror: 'pg9', equal: true, tables: [users] })
+    expect(renderMirrorCheck(report)).toBe(
+      'TABLE  PRIMARY ROWS  MIRROR ROWS  EQUAL  NOTE\n' +
+        'users             3            3  yes\n' +
+        'Mirror pg9 matches primary pg1: 1 table, every one equal\n',
+    )
+  })
+
+  it('names the tables that differ, and why when the counts do not say', () => {
+    const report = mirrorCheckReport('pg1', {
+      mirror: 'pg9',
+      equal: false,
+      tables: [
+        users,
+        { table: 'orders', primaryRows: 2, mirrorRows: 2, primaryMd5: 'a', mirrorMd5: 'b', equal: false },
+        { table: 'items', primaryRows: 5, mirrorRows: 4, primaryMd5: 'a', mirrorMd5: 'b', equal: false },
+        {
+          table: 'gone',
+          primaryRows: 0,
+          mirrorRows: undefined,
+          primaryMd5: 'a',
+          mirrorMd5: undefined,
+          equal: false,
+          error: 'no table\ngone',
+        },
+      ],
+    })
+    const lines = renderMirrorCheck(report).trimEnd().split('\n')
+    expect(lines.slice(1, -1).map((line) => line.split(/\s{2,}/))).toEqual([
+      ['users', '3', '3', 'yes'],
+      ['orders', '2', '2', 'no', 'same row count, other contents'],
+      ['items', '5', '4', 'no'],
+      ['gone', '0', '-', 'no', 'no table gone'],
+    ])
+    expect(lines.at(-1)).toBe(
+      'Mirror pg9 differs from primary pg1: 3 of 4 tables not equal (orders, items, gone)',
+    )
+  })
+
+  it('says when there was nothing to compare', () => {
+    const report = mirrorCheckReport('pg1', { mirror: 'pg9', equal: true, tables: [] })
+    expect(renderMirrorCheck(report)).toBe(
+      'Nothing to compare: primary pg1 has no tables outside the system schemas\n',
+    )
+  })
+
+  it('the report gives every table an error key, null when it was read on both sides', () => {
+    const report = mirrorCheckReport('pg1', { mirror: 'pg9', equal: true, tables: [users] })
+    expect(JSON.parse(toJson(report))).toEqual({
+      primary: 'pg1',
+      mirror: 'pg9',
+      equal: true,
+      tables: [{ ...users, error: null }],
     })
   })
 })

@@ -5,6 +5,16 @@ export interface Targets {
 }
 
 /**
+ * The database `mirror-check` compares with the primary: its URL, and the name it
+ * is shown by (`host:port`, as core names a mirror given without a name), so that
+ * no output needs the URL and its password.
+ */
+export interface MirrorTarget {
+  readonly url: string
+  readonly name: string
+}
+
+/**
  * A parsed command line. `help` carries the command whose help was asked for, if
  * any; the others carry everything they need, so that running them reads no
  * argument or environment variable.
@@ -20,9 +30,22 @@ export type Command =
       readonly targets: Targets | undefined
       readonly json: boolean
     }
+  | {
+      readonly kind: 'mirror-check'
+      readonly targets: Targets
+      readonly mirror: MirrorTarget
+      /** Undefined: every table of the primary outside the system schemas (core's default). */
+      readonly tables: readonly string[] | undefined
+      readonly json: boolean
+    }
 
 /** The commands `causeway` knows. */
-export type CommandName = 'status' | 'watch' | 'route'
+export type CommandName = 'status' | 'watch' | 'route' | 'mirror-check'
 
 /** The commands by name, so that a new one fails to compile until it is listed. */
-export const COMMAND_NAMES: Readonly<Record<CommandName, true>> = { status: true, watch: true, route: true }
+export const COMMAND_NAMES: Readonly<Record<CommandName, true>> = {
+  status: true,
+  watch: true,
+  route: true,
+  'mirror-check': true,
+}

@@ -1,6 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { usageError } from '../cli-error.js'
-import { COMMAND_NAMES, type Command, type CommandName, type Targets } from './command.js'
+import { COMMAND_NAMES, type Command, type CommandName, type MirrorTarget, type Targets } from './command.js'
 import { ENV_PRIMARY_URL, ENV_REPLICA_URLS, splitUrls } from './env-urls.js'
 
 /** The default redraw interval of `causeway watch`. */
@@ -20,6 +20,12 @@ const OPTIONS: Readonly<Record<CommandName, Options>> = {
   status: { ...COMMON, json: { type: 'boolean' } },
   watch: { ...COMMON, interval: { type: 'string' } },
   route: { ...COMMON, json: { type: 'boolean' } },
+  'mirror-check': {
+    ...COMMON,
+    json: { type: 'boolean' },
+    mirror: { type: 'string' },
+    tables: { type: 'string' },
+  },
 }
 
 /**
@@ -61,6 +67,14 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
       if (sql === undefined) throw usageError('route needs the SQL text to classify')
       return { kind: 'route', sql, targets: targetsFrom(name, urls, replicaFlags, env), json }
     }
+    case 'mirror-check':
+      return {
+        kind: 'mirror-check',
+        targets: requireTargets(name, positionals, replicaFlags, env),
+        mirror: parseMirror(values.mirror as string | undefined),
+        tables: parseTables(values.tables as string | undefined),
+        json,
+      }
   }
 }
 
@@ -116,4 +130,34 @@ function parseInterval(text: string | undefined): number {
     throw usageError(`--interval is a whole number of milliseconds, at least ${MIN_INTERVAL_MILLIS}`)
   }
   return millis
+}
+
+/**
+ * `--mirror`: a `postgres://` URL, as core takes a mirror. Named `host:port` from
+ * here on; the value itself is never echoed, it may hold a password.
+ */
+function parseMirror(text: string | undefined): MirrorTarget {
+  if (text === undefined || text.trim() === '') {
+    throw usageError('mirror-check needs --mirror <postgres-url>, the database to compare with the primary')
+  }
+  let url: URL | undefined
+  try {
+    url = new URL(text.trim())
+  } catch {}
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
+    throw usageError('--mirror must be a postgres:// URL, such as postgres://app@db9:5432/app')
+  }
+  // As core names a mirror given without a name, so that both say the same.
+  return { url: text.trim(), name: `${url.hostname || 'localhost'}:${url.port || 5432}` }
+}
+
+/** `--tables a,b.c`: the names as given (core quotes them on the server); undefined when absent. */
+function parseTables(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined
+  const tables = text
+    .split(',')
+    .map((table) => table.trim())
+    .filter(Boolean)
+  if (tables.length === 0) throw usageError('--tables needs at least one table name (a,b,schema.c)')
+  return tables
 }

@@ -1,5 +1,5 @@
 import { CausewayError, type Cluster, createCluster } from '@causeway/core'
-import type { Targets } from '../args/command.js'
+import type { MirrorTarget, Targets } from '../args/command.js'
 import { CliError } from '../cli-error.js'
 import { EXIT } from '../exit-codes.js'
 
@@ -9,13 +9,16 @@ import { EXIT } from '../exit-codes.js'
  * promotes anything. One connection per node is plenty for probes.
  *
  * A bad URL is a usage error (exit 2); the message names the problem, never the value.
+ * `mirrors` are statement mirrors for `compareMirror`: the CLI makes no writes, so
+ * nothing is ever replayed on them.
  */
-export async function openCluster(targets: Targets): Promise<Cluster> {
+export async function openCluster(targets: Targets, mirrors: readonly MirrorTarget[] = []): Promise<Cluster> {
   let cluster: Cluster
   try {
     cluster = createCluster({
       primary: targets.primary,
       replicas: targets.replicas,
+      ...(mirrors.length > 0 ? { mirrors: mirrors.map(({ url, name }) => ({ url, name })) } : {}),
       failover: 'follow',
       pool: { max: 1 },
       // One look, by an operator: a busy server gets 5 s to answer its first probe
