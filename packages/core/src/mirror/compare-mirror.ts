@@ -4,7 +4,11 @@ import { OUTBOX_SCHEMA } from './outbox-sql.js'
 
 /** One table compared between the primary and a mirror. */
 export interface TableComparison {
-  /** Schema-qualified and quoted as in SQL: `public.users`. */
+  /**
+   * As the server names it (`regclass`), quoted as in SQL: schema-qualified unless
+   * its schema is on the search path (`users`, `app.orders`); as given when the
+   * primary has no such table.
+   */
   readonly table: string
   readonly primaryRows: number | undefined
   readonly mirrorRows: number | undefined
