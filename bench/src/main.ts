@@ -37,6 +37,7 @@ if (
   needed.has('D0') ||
   needed.has('Ds') ||
   needed.has('Dm') ||
+  needed.has('Da') ||
   needed.has('Dp') ||
   needed.has('Dd') ||
   workloads.some((w) => w.needsCauseway)
@@ -80,7 +81,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 try {
   let addresses = clusterAddresses(cluster)
-  if (needed.has('Dm') || needed.has('Dd')) {
+  if (needed.has('Dm') || needed.has('Da') || needed.has('Dd')) {
     log('starting an independent server for the statement mirrors')
     const mirror = await startCluster({ replicas: 0, fromEnv: false, settings: { max_connections: 200 } })
     adopt(() => mirror.close())

@@ -5,20 +5,22 @@ import type { CausewayModule } from './causeway-module.js'
 import { type Contender, POOL_SETTINGS, plainSession } from './contender.js'
 
 /** Which Causeway contender: defaults, no replicas, or no process-wide read-your-writes. */
-export type CausewayVariant = 'D' | 'D0' | 'Ds' | 'Dm' | 'Dp' | 'Dd'
+export type CausewayVariant = 'D' | 'D0' | 'Ds' | 'Dm' | 'Da' | 'Dp' | 'Dd'
 
 const LABELS: Record<CausewayVariant, string> = {
   D: 'Causeway, defaults',
   D0: 'Causeway, replicas: [] (all on the primary)',
   Ds: "Causeway, consistency.scope: 'session'",
   Dm: 'Causeway, defaults, plus an async in-memory statement mirror',
+  Da: "Causeway, defaults, plus an async in-memory mirror in order: 'acknowledgement'",
   Dp: 'Causeway, defaults, plus an in-memory mirror that never replays (the commit-order cost alone)',
   Dd: 'Causeway, defaults, plus a durable statement mirror (outbox on the primary)',
 }
 
 /**
- * Dm, Dd: D plus an in-memory or a durable statement mirror; Dp: D plus an
- * in-memory mirror that never replays (the commit-order cost alone).
+ * Dm, Dd: D plus an in-memory or a durable statement mirror; Da: Dm in
+ * acknowledgement order (no commit positions); Dp: D plus an in-memory mirror that
+ * never replays (the commit-order cost alone).
  * D: Causeway with its defaults (least-busy balancing, process-wide read-your-writes,
  * health checks), and the bench's pool size. D0: `replicas: []`, everything on the
  * primary, which isolates Causeway's per-query cost against contender A on the same
@@ -39,6 +41,9 @@ export function causeway(
     ...(variant === 'Ds' ? { consistency: { scope: 'session' as const } } : {}),
     ...(variant === 'Dm' || variant === 'Dd'
       ? { mirrors: [{ url: addresses.mirror!.url, name: 'mirror', durable: variant === 'Dd' }] }
+      : {}),
+    ...(variant === 'Da'
+      ? { mirrors: [{ url: addresses.mirror!.url, name: 'mirror', order: 'acknowledgement' as const }] }
       : {}),
     // Every write reads its commit position and is handed over, but the mirror is
     // out of sync from the second write on (unreachable, backlog of 1): what

@@ -8,7 +8,7 @@ import type { BenchDatabase } from '../schema.js'
  * (Rails), Ac A plus a bare background token capture per write, Dm D with an
  * in-memory async statement mirror, Dd D with a durable one.
  */
-export type ContenderKey = 'A' | 'Ac' | 'B' | 'C' | 'D' | 'D0' | 'Ds' | 'Dm' | 'Dp' | 'Dd' | 'R'
+export type ContenderKey = 'A' | 'Ac' | 'B' | 'C' | 'D' | 'D0' | 'Ds' | 'Dm' | 'Da' | 'Dp' | 'Dd' | 'R'
 
 /**
  * One worker's read-your-writes session: where its writes go, where its next read

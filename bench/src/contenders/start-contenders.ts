@@ -69,7 +69,7 @@ export async function startContenders(
     if (needed.has('Ac')) await add(bareCapture(addresses.primary))
     if (needed.has('R')) await add(railsPolicy(addresses))
     if (causewayModule) {
-      for (const variant of ['D', 'D0', 'Ds', 'Dm', 'Dp', 'Dd'] as const) {
+      for (const variant of ['D', 'D0', 'Ds', 'Dm', 'Da', 'Dp', 'Dd'] as const) {
         if (needed.has(variant)) await add(causeway(causewayModule, addresses, variant))
       }
     }

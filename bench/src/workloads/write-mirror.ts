@@ -10,19 +10,21 @@ import { insertOne } from './write-c1.js'
  * each insert becomes a transaction with its outbox row and the advisory lock), and
  * with an in-memory mirror that never replays (Dp). Dm/D is the in-memory cost
  * (target ≤ 1.05), split into Dp/D (reading each write's commit position, and the
- * ordering) and Dm/Dp (the replay beside the write, on the same machine); Dd/D is
- * the durable cost (reported).
+ * ordering) and Dm/Dp (the replay beside the write, on the same machine); Da/D is
+ * the in-memory cost in `order: 'acknowledgement'` (no positions), Dd/D the durable
+ * cost (both reported).
  */
 export const writeMirrorC1Workload: Workload = interleavedWorkload({
   key: 'write-mirror-c1',
   title:
     'single-row insert at concurrency 1: with an async statement mirror (Dm), a durable one (Dd), none (D)',
   concurrency: 1,
-  contenders: ['D', 'Dp', 'Dm', 'Dd'],
+  contenders: ['D', 'Dp', 'Dm', 'Da', 'Dd'],
   ratios: [
     ['Dm', 'D'],
     ['Dp', 'D'],
     ['Dm', 'Dp'],
+    ['Da', 'D'],
     ['Dd', 'D'],
   ],
   operation: insertOne,

@@ -280,6 +280,17 @@ export interface MirrorConfig {
    */
   readonly gatherMillis?: number
   /**
+   * In memory: `'commit'` (default) replays in the primary's commit order: each
+   * write reads its WAL position before its COMMIT, in the same round trip, which
+   * costs the primary one more statement per write (bench `write-mirror-c1`: Dp/D).
+   * `'acknowledgement'` replays in the order this process saw the writes
+   * acknowledged, and reads nothing: exact for one connection's writes and for
+   * writes that commute, not for conflicting writes of several connections (a
+   * backend releases its locks before its COMMIT's reply). For shadow load, where
+   * the mirror's final rows need not match. A durable mirror is always in commit order.
+   */
+  readonly order?: 'commit' | 'acknowledgement'
+  /**
    * Durable mirroring: each mirrored transaction writes an outbox row
    * (`causeway_mirror.outbox`) on the primary in the same transaction, and a relay
    * applies the rows in commit order with its progress recorded on the mirror, so

@@ -48,6 +48,7 @@ export const mirrorSchema = z
       .prefault({}),
     timeoutMillis: millis.default(1_000),
     gatherMillis: millis.max(60_000).default(10),
+    order: z.enum(['commit', 'acknowledgement']).default('commit'),
     durable: z.union([z.boolean(), durableSchema]).default(false),
   })
   .strict()
@@ -57,6 +58,14 @@ export const mirrorSchema = z
         code: 'custom',
         path: ['url'],
         message: 'give exactly one of url and connectionString',
+      })
+    }
+    if (mirror.durable !== false && mirror.order === 'acknowledgement') {
+      context.addIssue({
+        code: 'custom',
+        path: ['order'],
+        message:
+          "is 'acknowledgement' on a durable mirror, which always replays in commit order: leave it out",
       })
     }
     if (mirror.durable !== false && mirror.mode === 'sync') {

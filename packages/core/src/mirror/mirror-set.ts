@@ -38,8 +38,10 @@ export class MirrorSet {
   readonly #refusing: readonly string[]
   readonly #durableNames: readonly string[]
   readonly #flagged = new Set<string>()
-  /** The mirrors replayed from memory, in commit order. */
-  readonly #inMemory: readonly StatementMirror[]
+  /** The mirrors replayed from memory in commit order (`order: 'commit'`, the default). */
+  readonly #inOrder: readonly StatementMirror[]
+  /** The mirrors replayed from memory in acknowledgement order (`order: 'acknowledgement'`). */
+  readonly #asAcknowledged: readonly StatementMirror[]
   readonly #order = new CommitOrder<OrderedWrite>()
   #outbox: Promise<void> | undefined
 
@@ -51,14 +53,15 @@ export class MirrorSet {
     this.#durableNames = configs.filter((c) => c.durable).map((c) => c.name)
     this.durable = this.#durableNames.length > 0
     this.samplesReads = configs.some((c) => c.reads !== undefined && c.reads.sample > 0)
-    this.#inMemory = this.mirrors.filter((m) => !m.durable)
-    this.ordered = this.#inMemory.length > 0
+    this.#inOrder = this.mirrors.filter((m) => !m.durable && m.config.order === 'commit')
+    this.#asAcknowledged = this.mirrors.filter((m) => !m.durable && m.config.order === 'acknowledgement')
+    this.ordered = this.#inOrder.length > 0
   }
 
   /**
    * Whether writes must read their commit position (see `positionedWrite`): some
-   * mirror replays from memory, and replays in the primary's commit order. A
-   * durable mirror's outbox has its own order.
+   * mirror replays from memory in the primary's commit order. A durable mirror's
+   * outbox has its own order; an `order: 'acknowledgement'` mirror needs none.
    */
   readonly ordered: boolean
 
@@ -114,10 +117,16 @@ export class MirrorSet {
       mirror.health.nondeterministic += volatile
       if (mirror.durable) mirror.wake()
     }
-    if (this.#inMemory.length === 0) return undefined
     let waits: Promise<void>[] | undefined
+    for (const mirror of this.#asAcknowledged) {
+      const applied = mirror.push(statements)
+      if (!applied) continue
+      waits ??= []
+      waits.push(this.#waitFor(mirror, applied))
+    }
+    if (this.#inOrder.length === 0) return waits === undefined ? undefined : Promise.all(waits).then(() => {})
     let deferred: OrderedWrite['waits']
-    for (const mirror of this.#inMemory) {
+    for (const mirror of this.#inOrder) {
       if (mirror.config.mode !== 'sync') continue
       deferred ??= new Map()
       waits ??= []
@@ -132,7 +141,7 @@ export class MirrorSet {
   /** Writes released in commit order: each in-memory mirror queues them. */
   #dispatch(writes: readonly OrderedWrite[]): void {
     for (const write of writes) {
-      for (const mirror of this.#inMemory) {
+      for (const mirror of this.#inOrder) {
         const applied = mirror.push(write.statements)
         const waiting = write.waits?.get(mirror)
         if (!waiting) continue
@@ -172,7 +181,7 @@ export class MirrorSet {
 
   status(): MirrorStatus[] {
     const held = this.#order.held
-    return this.mirrors.map((mirror) => mirror.status(mirror.durable ? 0 : held))
+    return this.mirrors.map((mirror) => mirror.status(this.#inOrder.includes(mirror) ? held : 0))
   }
 
   byName(name: string): StatementMirror | undefined {
