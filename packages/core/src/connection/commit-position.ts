@@ -2,6 +2,7 @@ import type pg from 'pg'
 import { serialize } from 'pg-protocol'
 import { type Lsn, parseLsn } from '../consistency/lsn.js'
 import {
+  maySpanStatements,
   type PipelineOutcome,
   type PipelineStep,
   pipelinedQueries,
@@ -24,7 +25,7 @@ import { functionRefusedError, refusedFunction } from '../errors/refused-functio
  * Acknowledgement order does not do this: a backend releases its locks before it
  * sends its COMMIT's reply, so under load B can be acknowledged first.
  */
-export const POSITION_SQL = 'select pg_catalog.pg_current_wal_insert_lsn()'
+const POSITION_SQL = 'select pg_catalog.pg_current_wal_insert_lsn()'
 
 /** What a positioned statement gives. */
 export interface Positioned<T> {
@@ -122,7 +123,7 @@ export async function positionedWrite(
   sql: string,
   values: readonly unknown[],
 ): Promise<Positioned<pg.QueryResult>> {
-  if (values.length === 0 && sql.includes(';')) {
+  if (maySpanStatements(sql, values)) {
     let results: pg.QueryResult[]
     try {
       results = (await client.query(`${sql}\n;${POSITION_SQL}::text as lsn`)) as unknown as pg.QueryResult[]
@@ -223,7 +224,7 @@ export async function beganWrite(
   sql: string,
   values: readonly unknown[],
 ): Promise<Positioned<pg.QueryResult>> {
-  if (values.length === 0 && sql.includes(';')) {
+  if (maySpanStatements(sql, values)) {
     await client.query('begin')
     return { result: await client.query(sql), position: undefined }
   }
@@ -256,10 +257,9 @@ function isDatabaseError(error: unknown): error is Error & { code?: string } {
 
 /**
  * Whether a failed `<sql>; select position` did not commit the write because of
- * the position read or the block: 25001 (the write cannot run in one), or an error
- * raised by the position read itself (its function refused: 42501, 42883).
+ * the position read or the block: 25001 (the write cannot run in one), or the
+ * position function refused (42501, 42883).
  */
 function positionOrBlockRefused(error: Error & { code?: string }): boolean {
-  if (error.code === NOT_IN_BLOCK) return true
-  return (error.code === '42501' || error.code === '42883') && /pg_current_wal_insert_lsn/.test(error.message)
+  return error.code === NOT_IN_BLOCK || refusedFunction(error)?.name === 'pg_current_wal_insert_lsn'
 }

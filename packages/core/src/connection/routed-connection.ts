@@ -20,7 +20,7 @@ import {
 import { countRows, statementContext, traceStatement } from '../tracing/trace-statement.js'
 import { redact } from '../util/redact.js'
 import { BoundClient, ConnectFailed } from './bound-client.js'
-import { beganWrite, flightCommit, positionedWrite } from './commit-position.js'
+import { beganWrite, flightCommit, type Positioned, positionedWrite } from './commit-position.js'
 import type { ConnectionParts } from './connection-parts.js'
 import { replayCheckedQuery } from './replay-checked-query.js'
 import { finishStatement } from './statement-accounting.js'
@@ -705,42 +705,22 @@ export class RoutedConnection {
     this.#running = statement
     const started = performance.now()
     let failure: unknown
-    // In flight for the commit order from here, when it is sent: a wait for a
-    // pooled connection above holds back no other write's replay.
-    if (flight?.ordered && flight.ticket === undefined) flight.ticket = this.#parts.mirrors!.start()
-    // A server that refuses the position function commits without one (and in
-    // acknowledgement order), rather than failing every transaction.
-    const position = flight?.ordered === true && !node.refusesInsertPosition()
-    const query =
-      flight === undefined || !(position || flight.outbox || flight.begin)
-        ? () => client.query(statement.sql, statement.parameters as unknown[])
-        : () =>
-            (flight.begin
-              ? beganWrite(client, statement.sql, statement.parameters)
-              : flight.commit
-                ? flightCommit(client, {
-                    ...(flight.outbox ? { before: flight.outbox } : {}),
-                    position: !position ? 'none' : node.insertPositionGranted ? 'read' : 'guarded',
-                  })
-                : positionedWrite(client, statement.sql, statement.parameters)
-            ).then(
-              (positioned) => {
-                flight.position = positioned.position
-                if (positioned.position !== undefined) node.insertPositionGranted = true
-                if (positioned.alone) flight.alone = true
-                if (positioned.refused) node.insertPositionRefused(positioned.refused)
-                return positioned.result
-              },
-              (error: unknown) => {
-                if (error instanceof CausewayError && error.code === 'FUNCTION_REFUSED')
-                  node.insertPositionRefused(error.cause)
-                throw error
-              },
-            )
+    // A flight of its own only with statement mirrors; every other statement is a
+    // plain query, with no closure made for it unless it is traced.
+    const flown =
+      flight && (flight.ordered || flight.outbox || flight.begin)
+        ? () => this.#flightQuery(node, client, statement, flight)
+        : undefined
     try {
       const result = await (statementChannel.hasSubscribers
-        ? traceStatement(statementContext(node, client, statement, reason), query, countRows)
-        : query())
+        ? traceStatement(
+            statementContext(node, client, statement, reason),
+            flown ?? (() => client.query(statement.sql, statement.parameters as unknown[])),
+            countRows,
+          )
+        : flown
+          ? flown()
+          : client.query(statement.sql, statement.parameters as unknown[]))
       node.served++
       return result
     } catch (error) {
@@ -751,6 +731,49 @@ export class RoutedConnection {
       this.#running = undefined
       finishStatement(this.#parts.events, node, statement, started, failure)
     }
+  }
+
+  /**
+   * A statement of a mirrored write in its own flight (see {@link #run}): the
+   * commit-order ticket is taken here, as it is sent (a wait for a pooled
+   * connection holds back no other write's replay), and what the server says of
+   * the position function is recorded on the node. A server that refuses it
+   * commits without one (and in acknowledgement order), rather than failing every
+   * transaction.
+   */
+  async #flightQuery(
+    node: DbNode,
+    client: pg.PoolClient,
+    statement: Statement,
+    flight: MirrorFlight,
+  ): Promise<pg.QueryResult> {
+    if (flight.ordered && flight.ticket === undefined) flight.ticket = this.#parts.mirrors!.start()
+    const position = flight.ordered && !node.refusesInsertPosition()
+    let positioned: Positioned<pg.QueryResult>
+    try {
+      positioned = await (flight.begin
+        ? beganWrite(client, statement.sql, statement.parameters)
+        : flight.commit
+          ? flightCommit(client, {
+              ...(flight.outbox ? { before: flight.outbox } : {}),
+              position: !position ? 'none' : node.insertPositionGranted ? 'read' : 'guarded',
+            })
+          : position
+            ? positionedWrite(client, statement.sql, statement.parameters)
+            : {
+                result: await client.query(statement.sql, statement.parameters as unknown[]),
+                position: undefined,
+              })
+    } catch (error) {
+      if (error instanceof CausewayError && error.code === 'FUNCTION_REFUSED')
+        node.insertPositionRefused(error.cause)
+      throw error
+    }
+    flight.position = positioned.position
+    if (positioned.position !== undefined) node.insertPositionGranted = true
+    if (positioned.alone) flight.alone = true
+    if (positioned.refused) node.insertPositionRefused(positioned.refused)
+    return positioned.result
   }
 
   /**

@@ -49,6 +49,15 @@ export interface CountResult {
   readonly rowCount: number | null
 }
 
+/**
+ * Whether a text may hold several statements, which only the simple protocol runs
+ * (pg sends a parameterless query that way): no parameters and a `;` in it. A `;`
+ * in a literal only costs the caller its pipelining.
+ */
+export function maySpanStatements(sql: string, values: readonly unknown[]): boolean {
+  return values.length === 0 && sql.includes(';')
+}
+
 /** Serializes a constant statement without parameters once, for {@link pipelinedQueries}. */
 export function rawStep(sql: string): RawStep {
   return { raw: Buffer.concat([serialize.parse({ text: sql }), serialize.bind({}), serialize.execute({})]) }

@@ -3,6 +3,7 @@ import type pg from 'pg'
 import {
   type CountResult,
   type CountStep,
+  maySpanStatements,
   pipelinedQueries,
   type RawStep,
   rawStep,
@@ -158,9 +159,9 @@ export async function applyAlone(client: pg.ClientBase, statement: MirroredState
     throw new ApplyFailure('divergence', statement, { mirrorRows: result.rowCount })
 }
 
-/** A statement that can share a pipelined flight: one statement for sure (it has parameters, or no `;`). */
+/** A statement that can share a pipelined flight: one statement for sure. */
 function pipelines(statement: MirroredStatement): boolean {
-  return statement.parameters.length > 0 || !statement.sql.includes(';')
+  return !maySpanStatements(statement.sql, statement.parameters)
 }
 
 /** Rolls back and throws a divergence when the mirror changed another number of rows than the primary. */

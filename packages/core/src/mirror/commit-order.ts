@@ -36,11 +36,6 @@ export class CommitOrder<T> {
     return this.#pending.length
   }
 
-  /** Writes sent and not yet ended. */
-  get inFlight(): number {
-    return this.#inFlight.size
-  }
-
   /** Just before a write is sent. */
   start(): FlightTicket {
     const ticket = ++this.#issued
