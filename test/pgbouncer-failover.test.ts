@@ -116,6 +116,12 @@ describe.skipIf(!pgbouncer.ok)(
       // The other standby now streams from the new primary (an outside manager's job
       // in follow mode), through whose pooler it keeps its server connections.
       await other.repoint(promoted)
+      // Its probes must see it healthy on the new timeline before it can take reads: on a
+      // loaded machine the 50 pairs below can end before that, and then prove nothing.
+      await eventually(() => {
+        const node = causeway.status().nodes.find((n) => n.name === other.name)
+        return node?.state === 'healthy' && node.timeline === 2
+      }, 'the re-pointed standby to be healthy on the new timeline')
       let stale = 0
       let onReplica = 0
       for (let i = 0; i < 50; i++) {
